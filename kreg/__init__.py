@@ -1,0 +1,58 @@
+"""kreg: a checked, pluggable catalogue of Keras losses, metrics, optimizers and schedules.
+
+``import kreg`` imports neither TensorFlow nor Keras; the first :func:`get`
+that builds a Keras object does.
+
+Example:
+    >>> import kreg
+    >>> type(kreg.get("huber", delta=2.0)).__name__
+    'Huber'
+"""
+
+from __future__ import annotations
+
+from kreg.api import entries, get, lookup, plugins, prefer, reload
+from kreg.errors import (
+    AmbiguousComponentError,
+    ComponentLoadError,
+    ConfigError,
+    KregError,
+    RegistrationError,
+    UnknownComponentError,
+)
+from kreg.import_hook import when_imported
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AmbiguousComponentError",
+    "ComponentLoadError",
+    "ConfigError",
+    "KregError",
+    "RegistrationError",
+    "UnknownComponentError",
+    "entries",
+    "get",
+    "hookimpl",
+    "lookup",
+    "plugins",
+    "prefer",
+    "reload",
+]
+
+
+def __getattr__(name: str) -> object:
+    if name == "hookimpl":
+        from kreg.hookspecs import hookimpl
+
+        return hookimpl
+    raise AttributeError(f"module 'kreg' has no attribute {name!r}")
+
+
+def _register_keras_objects() -> None:
+    from kreg.keras_objects import on_keras_imported
+
+    on_keras_imported()
+
+
+when_imported("keras", ("tensorflow",), _register_keras_objects)

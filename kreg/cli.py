@@ -1,0 +1,200 @@
+"""The ``kreg`` command: ``list``, ``show`` and ``plugins``. ``list`` never imports TensorFlow."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import shutil
+import sys
+from typing import Any, Sequence
+
+from kreg import api
+from kreg.errors import KregError
+from kreg.names import KINDS
+from kreg.registry import Entry
+
+
+def table(rows: list[list[str]], headers: list[str], width: int | None = None) -> str:
+    """Render rows as an aligned text table, cutting the last column to fit ``width``.
+
+    Example:
+        >>> print(table([["huber", "loss"]], ["NAME", "KIND"]))
+        NAME   KIND
+        huber  loss
+    """
+    width = width or shutil.get_terminal_size((120, 20)).columns
+    cells = [headers, *rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers) - 1)]
+    lines = []
+    for row in cells:
+        head = "".join(cell.ljust(w + 2) for cell, w in zip(row, widths))
+        last = row[-1]
+        room = max(10, width - len(head))
+        lines.append((head + (last if len(last) <= room else last[: room - 1] + "…")).rstrip())
+    return "\n".join(lines)
+
+
+def _entry_json(entry: Entry) -> dict[str, Any]:
+    return {
+        "name": entry.name,
+        "kind": entry.kind,
+        "qualified_name": entry.qualified_name,
+        "plugin": entry.plugin,
+        "plugin_version": entry.plugin_version,
+        "target": entry.public_path,
+        "aliases": list(entry.aliases),
+        "legacy_aliases": list(entry.legacy_aliases),
+        "tags": list(entry.tags),
+        "summary": entry.summary,
+    }
+
+
+def command_list(arguments: argparse.Namespace) -> int:
+    """``kreg list [--kind K] [PATTERN] [--json]``."""
+    found = api.entries(arguments.kind, arguments.pattern)
+    if arguments.json:
+        print(json.dumps([_entry_json(e) for e in found], indent=2))
+        return 0
+    rows = [[e.name, e.kind, e.plugin, e.summary] for e in found]
+    print(table(rows, ["NAME", "KIND", "PROVIDER", "SUMMARY"]))
+    print(f"\n{len(found)} entries. `kreg show NAME` for details.")
+    return 0
+
+
+def _signature(entry: Entry) -> str:
+    from kreg.factory import make_factory
+
+    factory = make_factory(entry)
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return "(...)"
+    return f"{entry.name}{signature}"
+
+
+def command_show(arguments: argparse.Namespace) -> int:
+    """``kreg show NAME [--kind K] [--json]``: kind, provider, signature, aliases, summary."""
+    entry = api.lookup(arguments.name, arguments.kind)
+    details = _entry_json(entry)
+    details["signature"] = _signature(entry)
+    if arguments.json:
+        print(json.dumps(details, indent=2))
+        return 0
+    labels = {
+        "name": "Name",
+        "kind": "Kind",
+        "qualified_name": "Qualified name",
+        "plugin": "Provider",
+        "target": "Target",
+        "signature": "Signature",
+        "aliases": "Aliases",
+        "legacy_aliases": "Keras 2 names",
+        "tags": "Tags",
+        "summary": "Summary",
+    }
+    details["plugin"] = f"{entry.plugin} {entry.plugin_version or ''}".strip()
+    for key, label in labels.items():
+        value = details[key]
+        if isinstance(value, list):
+            value = ", ".join(value) or "-"
+        print(f"{label + ':':<16}{value}")
+    return 0
+
+
+def command_plugins(arguments: argparse.Namespace) -> int:
+    """``kreg plugins [--json]``: each plugin, its entries, failures and name conflicts."""
+    infos = api.plugins()
+    conflicts = api.registry().conflicts()
+    if arguments.json:
+        print(
+            json.dumps(
+                {
+                    "plugins": [info.as_dict() for info in infos],
+                    "conflicts": [
+                        {
+                            "kind": c.kind,
+                            "name": c.spelling,
+                            "winner": c.winner.qualified_name,
+                            "others": [e.qualified_name for e in c.others],
+                        }
+                        for c in conflicts
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return 0
+    rows = [
+        [
+            info.name,
+            info.version or "-",
+            info.status,
+            *(str(info.counts.get(kind, 0)) for kind in KINDS),
+            f"{info.load_seconds * 1000:.1f}",
+            info.source,
+        ]
+        for info in infos
+    ]
+    headers = ["PLUGIN", "VERSION", "STATUS", "LOSSES", "METRICS", "OPTIMIZERS", "SCHEDULES"]
+    print(table(rows, [*headers, "LOAD MS", "SOURCE"]))
+    for info in infos:
+        if info.status == "failed":
+            print(f"\nPlugin {info.name!r} failed and was skipped: {info.error}")
+            if info.traceback and info.traceback.strip() != "NoneType: None":
+                print("  " + info.traceback.rstrip().replace("\n", "\n  "))
+        elif info.status == "disabled":
+            print(f"\nPlugin {info.name!r} is disabled by KREG_PLUGINS / KREG_DISABLE_PLUGINS.")
+    if conflicts:
+        print("\nName conflicts (the first provider wins; pin another with KREG_PREFER=plugin:name):")
+        for conflict in conflicts:
+            others = ", ".join(e.qualified_name for e in conflict.others)
+            print(
+                f"  {conflict.kind} {conflict.spelling!r}: {conflict.winner.qualified_name} "
+                f"wins over {others}"
+            )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``kreg`` command."""
+    main = argparse.ArgumentParser(
+        prog="kreg", description="Browse the registry of Keras losses, metrics, optimizers and schedules."
+    )
+    commands = main.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="list registered components")
+    listing.add_argument("pattern", nargs="?", help="fnmatch pattern, e.g. '*crossentropy*'")
+    listing.add_argument("--kind", choices=KINDS)
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(run=command_list)
+    show = commands.add_parser("show", help="show one component")
+    show.add_argument("name")
+    show.add_argument("--kind", choices=KINDS)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(run=command_show)
+    plugins = commands.add_parser("plugins", help="list plugins, failures and conflicts")
+    plugins.add_argument("--json", action="store_true")
+    plugins.set_defaults(run=command_plugins)
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kreg`` console script.
+
+    Example:
+        >>> main(["list", "--kind", "schedule", "exponential*"])  # doctest: +ELLIPSIS
+        NAME...exponential_decay...
+        0
+    """
+    arguments = parser().parse_args(argv)
+    try:
+        return arguments.run(arguments)
+    except KregError as error:
+        print(f"kreg: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Errors a person can act on: each names the thing, the cause and the fix."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AmbiguousComponentError",
+    "ComponentLoadError",
+    "ConfigError",
+    "KregError",
+    "RegistrationError",
+    "UnknownComponentError",
+]
+
+
+class KregError(Exception):
+    """Base class of every error kreg raises on purpose."""
+
+
+class UnknownComponentError(KregError, KeyError):
+    """No component is registered under the name asked for.
+
+    ``suggestions`` holds the closest registered names, best first.
+
+    Example:
+        >>> import kreg
+        >>> try:
+        ...     kreg.get("Possion")
+        ... except kreg.UnknownComponentError as error:
+        ...     error.suggestions[0]
+        'poisson'
+    """
+
+    def __init__(self, name: str, kind: str | None, suggestions: list[str]) -> None:
+        self.name = name
+        self.kind = kind
+        self.suggestions = suggestions
+        what = f"{kind} " if kind else "component "
+        message = f"No {what}named {name!r} is registered."
+        if suggestions:
+            quoted = ", ".join(repr(s) for s in suggestions)
+            message += f" Did you mean {quoted}?"
+        message += " Run `kreg list` to see every registered name."
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class AmbiguousComponentError(KregError, LookupError):
+    """A name exists in several kinds (``mse`` is a loss and a metric).
+
+    Example:
+        >>> import kreg
+        >>> try:
+        ...     kreg.get("mse")
+        ... except kreg.AmbiguousComponentError as error:
+        ...     error.kinds
+        ['loss', 'metric']
+    """
+
+    def __init__(self, name: str, kinds: list[str]) -> None:
+        self.name = name
+        self.kinds = kinds
+        options = " or ".join(f"kreg.get({name!r}, kind={k!r})" for k in kinds)
+        super().__init__(
+            f"{name!r} names a {' and a '.join(kinds)}; say which one you mean: {options}."
+        )
+
+
+class ConfigError(KregError, TypeError, ValueError):
+    """A component was given an unknown, missing or invalid argument.
+
+    It is a ``TypeError`` (like Python's own unknown-keyword error) and a
+    ``ValueError`` (like Keras's invalid-value errors), so existing handlers of
+    either keep working.
+
+    Example:
+        >>> import kreg
+        >>> try:
+        ...     kreg.get("huber", resuction="sum")
+        ... except kreg.ConfigError as error:
+        ...     error.argument, error.suggestion
+        ('resuction', 'reduction')
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        component: str,
+        argument: str | None = None,
+        suggestion: str | None = None,
+    ) -> None:
+        self.component = component
+        self.argument = argument
+        self.suggestion = suggestion
+        super().__init__(message)
+
+
+class RegistrationError(KregError, ValueError):
+    """A plugin made a ``register(...)`` call that kreg cannot accept.
+
+    Example:
+        >>> from kreg.registry import Registry
+        >>> Registry().registrar("loss", "my_plugin", None, staged=[])(42)
+        Traceback (most recent call last):
+        ...
+        kreg.errors.RegistrationError: ...
+    """
+
+
+class ComponentLoadError(KregError, ImportError):
+    """The code behind a registered name could not be imported.
+
+    Example:
+        >>> import kreg
+        >>> kreg.ComponentLoadError("plugin 'x' could not import 'x.mod:Loss'")
+        ComponentLoadError("plugin 'x' could not import 'x.mod:Loss'")
+    """

@@ -1,0 +1,77 @@
+"""The four hooks a kreg plugin implements.
+
+Each hook receives one argument, ``register``: call it once per component.
+Its signature is ``register(obj, name=None, *, aliases=(), example=None, tags=())``:
+
+- ``obj``: a class, a plain function ``fn(y_true, y_pred)`` (losses and
+  metrics), or a lazy ``"module:attr"`` string imported on first use.
+- ``name``: the canonical name; by default the snake_case form of the class or
+  function name (lower case for optimizers).
+- ``aliases``: other spellings that resolve to it.
+- ``example``: a zero-argument callable returning ``(y_true, y_pred)`` sample
+  arrays that suit the component (used by contract checks).
+- ``tags``: free-form words shown by ``kreg list`` and usable for filtering.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("kreg")
+hookimpl = pluggy.HookimplMarker("kreg")
+
+Register = Callable[..., Any]
+
+
+@hookspec
+def register_losses(register: Register) -> None:
+    """Register loss classes (``keras.losses.Loss`` subclasses) or loss functions.
+
+    Example:
+        >>> @hookimpl
+        ... def register_losses(register):
+        ...     register("my_plugin.losses:FocalTversky", aliases=["ft"])
+    """
+
+
+@hookspec
+def register_metrics(register: Register) -> None:
+    """Register metric classes (``keras.metrics.Metric`` subclasses) or metric functions.
+
+    Example:
+        >>> @hookimpl
+        ... def register_metrics(register):
+        ...     register("my_plugin.metrics:Specificity")
+    """
+
+
+@hookspec
+def register_optimizers(register: Register) -> None:
+    """Register optimizer classes (``keras.optimizers.Optimizer`` subclasses).
+
+    Example:
+        >>> @hookimpl
+        ... def register_optimizers(register):
+        ...     register("my_plugin.optimizers:Lookahead")
+    """
+
+
+@hookspec
+def register_schedules(register: Register) -> None:
+    """Register learning-rate schedules (``LearningRateSchedule`` subclasses).
+
+    Example:
+        >>> @hookimpl
+        ... def register_schedules(register):
+        ...     register("my_plugin.schedules:WarmupCosine", aliases=["warmup"])
+    """
+
+
+HOOK_KINDS: dict[str, str] = {
+    "register_losses": "loss",
+    "register_metrics": "metric",
+    "register_optimizers": "optimizer",
+    "register_schedules": "schedule",
+}

@@ -1,0 +1,225 @@
+"""Everything kreg runs on the Keras side. Importing this module imports Keras.
+
+- ``AutoAccuracy``: the metric behind ``accuracy``/``acc``;
+- wrappers that turn plain ``fn(y_true, y_pred)`` functions into Keras objects;
+- ``keep_config``: makes an instance's ``get_config`` carry every argument the
+  user set, for Keras versions that drop some (see :func:`keep_config`);
+- ``make_serializable`` and ``on_keras_imported``: what lets
+  ``keras.models.load_model`` find kreg and plugin objects without
+  ``custom_objects``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+from typing import Any, Callable
+
+import keras
+from keras import ops
+
+_SERIALIZABLE_TYPES = (bool, int, float, str, type(None))
+
+
+def _binary_or_sparse(y_true_shape: Any, y_pred_shape: Any) -> str:
+    true_rank, pred_rank = len(y_true_shape), len(y_pred_shape)
+    pred_last = y_pred_shape[-1] if pred_rank else None
+    true_last = y_true_shape[-1] if true_rank else None
+    if pred_last == 1 or pred_rank == 0:
+        return "binary"
+    if true_rank < pred_rank or (true_last == 1 and pred_last not in (None, 1)):
+        return "sparse"
+    return "categorical"
+
+
+_ACCURACY_FUNCTIONS = {
+    "binary": keras.metrics.binary_accuracy,
+    "sparse": keras.metrics.sparse_categorical_accuracy,
+    "categorical": keras.metrics.categorical_accuracy,
+}
+
+
+@keras.saving.register_keras_serializable(package="kreg")
+class AutoAccuracy(keras.metrics.Mean):
+    """Accuracy that picks binary, categorical or sparse accuracy from the data's shapes.
+
+    It is what ``compile(metrics=["accuracy"])`` does inside Keras, as an object:
+    binary when predictions have one column, sparse when labels have one fewer
+    dimension (or one column against several), categorical otherwise. The
+    choice is made from static shapes on the first update.
+
+    Example:
+        >>> metric = AutoAccuracy()
+        >>> metric.update_state([[1], [0]], [[0.8], [0.3]])
+        >>> float(metric.result()), metric.variant
+        (1.0, 'binary')
+    """
+
+    def __init__(self, name: str = "accuracy", dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+        self.variant: str | None = None
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        """Accumulate the accuracy of one batch (see ``keras.metrics.Mean``)."""
+        y_true = ops.convert_to_tensor(y_true)
+        y_pred = ops.convert_to_tensor(y_pred)
+        if self.variant is None:
+            self.variant = _binary_or_sparse(tuple(y_true.shape), tuple(y_pred.shape))
+        mask = keras.backend.get_keras_mask(y_pred) if hasattr(keras.backend, "get_keras_mask") else None
+        values = _ACCURACY_FUNCTIONS[self.variant](y_true, y_pred)
+        if mask is not None:
+            mask = ops.cast(mask, self.dtype)
+            sample_weight = mask if sample_weight is None else mask * sample_weight
+        return super().update_state(values, sample_weight=sample_weight)
+
+    def get_config(self) -> dict[str, Any]:
+        """Name and dtype; the variant is chosen again from the data after loading."""
+        return {"name": self.name, "dtype": self.dtype}
+
+
+def function_factory(fn: Callable[..., Any], kind: str, name: str) -> Callable[..., Any]:
+    """Build instances of Keras's wrapper around a plain loss or metric function.
+
+    Extra keyword arguments go to ``fn``, as with Keras's own wrappers.
+
+    Example:
+        >>> def twice(y_true, y_pred):
+        ...     return ops.mean(ops.abs(y_true - y_pred), axis=-1) * 2
+        >>> make = function_factory(twice, "loss", "twice")
+        >>> make().name
+        'twice'
+    """
+    wrapper = keras.losses.LossFunctionWrapper if kind == "loss" else keras.metrics.MeanMetricWrapper
+
+    def create(**config: Any) -> Any:
+        config.setdefault("name", name)
+        return wrapper(fn, **config)
+
+    create.__signature__ = _wrapper_signature(fn, wrapper)  # type: ignore[attr-defined]
+    create.__name__ = name
+    return create
+
+
+def _wrapper_signature(fn: Callable[..., Any], wrapper: type) -> inspect.Signature:
+    own = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in list(inspect.signature(wrapper.__init__).parameters.values())[2:]
+        if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    extra = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in list(inspect.signature(fn).parameters.values())[2:]
+        if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    names = {p.name for p in own}
+    return inspect.Signature(own + [p for p in extra if p.name not in names])
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _SERIALIZABLE_TYPES):
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return keras.saving.serialize_keras_object(value)
+
+
+def _config_with(obj: Any, kept: dict[str, Any]) -> dict[str, Any]:
+    config = type(obj).get_config(obj)
+    for key, value in kept.items():
+        config.setdefault(key, _plain(value))
+    return config
+
+
+_DROPPED: dict[tuple[type, frozenset[str]], frozenset[str]] = {}
+
+
+def _dropped_keys(obj: Any, keys: frozenset[str]) -> frozenset[str]:
+    cache_key = (type(obj), keys)
+    dropped = _DROPPED.get(cache_key)
+    if dropped is None:
+        present = type(obj).get_config(obj)
+        dropped = _DROPPED[cache_key] = frozenset(k for k in keys if k not in present)
+    return dropped
+
+
+def keep_config(obj: Any, config: dict[str, Any]) -> Any:
+    """Make ``obj.get_config()`` include every argument in ``config`` that Keras dropped.
+
+    Keras 3.15 leaves some constructor arguments out of ``get_config`` (e.g.
+    ``Huber(delta=5.0)`` saves without ``delta`` and reloads with 1.0; fixed
+    upstream in keras-team/keras#23286). This repair is gated on behaviour, not
+    on a version number: it only acts when the installed Keras really omits a
+    key the user set, so it disappears by itself once Keras is fixed. The
+    instance keeps its Keras class, so saved files load with plain Keras.
+
+    Example:
+        >>> loss = keep_config(keras.losses.Huber(delta=5.0), {"delta": 5.0})
+        >>> loss.get_config()["delta"]
+        5.0
+    """
+    accepted = _accepted(type(obj))
+    keys = frozenset(k for k in config if k in accepted)
+    if not keys:
+        return obj
+    dropped = _dropped_keys(obj, keys)
+    if dropped:
+        kept = {k: config[k] for k in dropped}
+        object.__setattr__(obj, "get_config", functools.partial(_config_with, obj, kept))
+    return obj
+
+
+@functools.lru_cache(maxsize=512)
+def _accepted(cls: type) -> frozenset[str]:
+    try:
+        parameters = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return frozenset()
+    return frozenset(parameters) - {"self"}
+
+
+def make_serializable(obj: Any, package: str) -> Any:
+    """Register a plugin's class or function with Keras under ``package`` (once).
+
+    Then ``keras.models.load_model`` finds it by name, without ``custom_objects``.
+    Objects the plugin registered itself are left as they are.
+
+    Example:
+        >>> def my_loss(y_true, y_pred):
+        ...     return ops.mean(y_pred - y_true, axis=-1)
+        >>> make_serializable(my_loss, "my_plugin") is my_loss
+        True
+        >>> keras.saving.get_registered_name(my_loss)
+        'my_plugin>my_loss'
+    """
+    if not (inspect.isclass(obj) or inspect.isfunction(obj)):
+        return obj
+    if keras.saving.get_registered_name(obj) != obj.__name__:
+        return obj
+    if inspect.isclass(obj) and not hasattr(obj, "get_config"):
+        return obj
+    try:
+        keras.saving.register_keras_serializable(package=package)(obj)
+    except (ValueError, TypeError) as error:
+        warnings.warn(f"kreg: could not register {obj!r} with Keras: {error}", stacklevel=2)
+    return obj
+
+
+def on_keras_imported() -> None:
+    """Register every plugin's classes and functions with Keras (import-time hook).
+
+    Runs once Keras (and TensorFlow) have finished importing in a process that
+    imported kreg, so models saved with plugin components load without
+    ``custom_objects``. A plugin whose code fails to import is skipped here; the
+    failure shows when its component is asked for.
+    """
+    from kreg import api
+
+    for entry in api.registry().entries_list:
+        if entry.plugin != "keras":
+            try:
+                make_serializable(entry.load(), entry.plugin)
+            except Exception:  # noqa: BLE001 - must never break `import keras`
+                continue

@@ -1,0 +1,65 @@
+"""Shared fixtures: one Keras import per test process, and real fake-plugin distributions."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import kreg
+from tests.fake_plugins import ALL, SUPPORT_MODULES, build_site
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def keras():
+    """Keras, imported once for the whole session (TensorFlow's import costs seconds)."""
+    import keras as keras_module
+
+    keras_module.utils.set_random_seed(0)
+    return keras_module
+
+
+@pytest.fixture(scope="session")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding installed-looking plugin distributions (dist-info + entry points)."""
+    return build_site(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture
+def use_plugins(plugin_site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """``use_plugins("acme", "raising")``: make only those fake plugins installed, then reload."""
+
+    def activate(*names: str, env: dict[str, str] | None = None) -> kreg.registry.Registry:
+        monkeypatch.setenv("KREG_PLUGINS", ",".join(names))
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        return kreg.reload()
+
+    sys.path.insert(0, str(plugin_site))
+    importlib.invalidate_caches()
+    try:
+        yield activate
+    finally:
+        sys.path.remove(str(plugin_site))
+        for _, module, _ in ALL.values():
+            sys.modules.pop(module, None)
+        for module in SUPPORT_MODULES:
+            sys.modules.pop(module, None)
+        importlib.invalidate_caches()
+        monkeypatch.undo()
+        kreg.reload()
+
+
+def subprocess_env(*paths: Path, **extra: str) -> dict[str, str]:
+    """Environment for a child Python that sees the project and ``paths``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([*map(str, paths), str(ROOT)])
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    env.update(extra)
+    return env

@@ -1,0 +1,123 @@
+"""Build real installed-looking distributions (dist-info + entry_points.txt) in a folder."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+
+def make_distribution(root: Path, dist: str, plugin: str, module: str, code: str) -> None:
+    """Write ``module.py`` and a ``dist-1.0.dist-info`` declaring entry point ``plugin``."""
+    (root / f"{module}.py").write_text(textwrap.dedent(code))
+    info = root / f"{dist}-1.0.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[kreg]\n{plugin} = {module}\n")
+
+
+GOOD_PLUGIN = """
+    import kreg
+
+    @kreg.hookimpl
+    def register_losses(register):
+        register("acme_losses:ScaledMAE", aliases=["smae"], tags=["regression"])
+
+    @kreg.hookimpl
+    def register_metrics(register):
+        register("acme_losses:mean_pred")
+"""
+
+GOOD_PLUGIN_CODE = '''
+    import keras
+    from keras import ops
+
+
+    class ScaledMAE(keras.losses.Loss):
+        """Mean absolute error times a constant scale."""
+
+        def __init__(self, scale=2.0, reduction="sum_over_batch_size", name="scaled_mae", dtype=None):
+            super().__init__(reduction=reduction, name=name, dtype=dtype)
+            self.scale = scale
+
+        def call(self, y_true, y_pred):
+            return self.scale * ops.mean(ops.abs(y_true - y_pred), axis=-1)
+
+        def get_config(self):
+            return {**super().get_config(), "scale": self.scale}
+
+
+    def mean_pred(y_true, y_pred):
+        """Mean of the predictions."""
+        return ops.mean(y_pred, axis=-1)
+'''
+
+BROKEN_IMPORT = """
+    import kreg
+    import this_module_does_not_exist_anywhere
+"""
+
+RAISING_HOOK = """
+    import kreg
+
+    @kreg.hookimpl
+    def register_losses(register):
+        register("raising_plugin:nothing")
+        raise RuntimeError("boom inside register_losses")
+"""
+
+HUBER_THIEF = '''
+    import kreg
+
+    @kreg.hookimpl
+    def register_losses(register):
+        register("huber_thief_impl:Huber", name="huber")
+'''
+
+HUBER_THIEF_IMPL = '''
+    import keras
+
+
+    class Huber(keras.losses.Loss):
+        """A different huber, from another plugin."""
+
+        def call(self, y_true, y_pred):
+            return keras.ops.mean(y_pred - y_true, axis=-1)
+'''
+
+BAD_REGISTER = """
+    import kreg
+
+    @kreg.hookimpl
+    def register_metrics(register):
+        register(42)
+"""
+
+UNKNOWN_HOOK = """
+    import kreg
+
+    @kreg.hookimpl
+    def register_loss(register):
+        pass
+"""
+
+
+ALL = {
+    # plugin name: (distribution, module, code)
+    "acme": ("acme-kreg", "acme_plugin", GOOD_PLUGIN),
+    "broken_import": ("broken-kreg", "broken_import_plugin", BROKEN_IMPORT),
+    "raising": ("raising-kreg", "raising_plugin", RAISING_HOOK),
+    "huber_thief": ("thief-kreg", "huber_thief_plugin", HUBER_THIEF),
+    "bad_register": ("bad-register-kreg", "bad_register_plugin", BAD_REGISTER),
+    "unknown_hook": ("unknown-hook-kreg", "unknown_hook_plugin", UNKNOWN_HOOK),
+}
+SUPPORT_MODULES = {"acme_losses": GOOD_PLUGIN_CODE, "huber_thief_impl": HUBER_THIEF_IMPL}
+
+
+def build_site(root: Path) -> Path:
+    """Install every fake plugin distribution under ``root``; return it."""
+    root.mkdir(parents=True, exist_ok=True)
+    for plugin, (dist, module, code) in ALL.items():
+        make_distribution(root, dist, plugin, module, code)
+    for module, code in SUPPORT_MODULES.items():
+        (root / f"{module}.py").write_text(textwrap.dedent(code))
+    return root

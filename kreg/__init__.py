@@ -50,6 +50,11 @@ def __getattr__(name: str) -> object:
 
 
 def _register_keras_objects() -> None:
+    import sys
+
+    module = sys.modules.get("kreg.keras_objects")
+    if module is not None and not hasattr(module, "on_keras_imported"):
+        return  # kreg.keras_objects is importing Keras itself and finishes the job at its end
     from kreg.keras_objects import on_keras_imported
 
     on_keras_imported()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+
 from kreg.errors import UnknownComponentError
 from kreg.warn import warn_caller
 
@@ -51,7 +52,9 @@ def reload() -> Registry:
     with _lock:
         fresh = Registry()
         infos = load_plugins(fresh)
-        for choice in filter(None, (p.strip() for p in os.environ.get("KREG_PREFER", "").split(","))):
+        for choice in filter(
+            None, (p.strip() for p in os.environ.get("KREG_PREFER", "").split(","))
+        ):
             try:
                 fresh.prefer(choice)
             except (UnknownComponentError, LookupError) as error:

@@ -20,7 +20,8 @@ What is left out, and why:
 from __future__ import annotations
 
 import importlib.metadata
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kreg.hookspecs import hookimpl
 from kreg.names import canonical_name, normalize

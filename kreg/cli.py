@@ -7,7 +7,8 @@ import inspect
 import json
 import shutil
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from kreg import api
 from kreg.errors import KregError
@@ -146,7 +147,9 @@ def command_plugins(arguments: argparse.Namespace) -> int:
         elif info.status == "disabled":
             print(f"\nPlugin {info.name!r} is disabled by KREG_PLUGINS / KREG_DISABLE_PLUGINS.")
     if conflicts:
-        print("\nName conflicts (the first provider wins; pin another with KREG_PREFER=plugin:name):")
+        print(
+            "\nName conflicts (the first provider wins; pin another with KREG_PREFER=plugin:name):"
+        )
         for conflict in conflicts:
             others = ", ".join(e.qualified_name for e in conflict.others)
             print(
@@ -159,7 +162,8 @@ def command_plugins(arguments: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``kreg`` command."""
     main = argparse.ArgumentParser(
-        prog="kreg", description="Browse the registry of Keras losses, metrics, optimizers and schedules."
+        prog="kreg",
+        description="Browse the registry of Keras losses, metrics, optimizers and schedules.",
     )
     commands = main.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="list registered components")

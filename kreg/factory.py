@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from kreg import legacy
 from kreg.errors import ConfigError
@@ -75,7 +76,9 @@ def accepted_arguments(factory: Callable[..., Any]) -> tuple[list[str], list[str
         (['recall'], False)
     """
     if inspect.isclass(factory):
-        inits = [c.__dict__["__init__"] for c in inspect.getmro(factory) if "__init__" in c.__dict__]
+        inits = [
+            c.__dict__["__init__"] for c in inspect.getmro(factory) if "__init__" in c.__dict__
+        ]
     else:
         inits = [factory]
     accepted: list[str] = []

@@ -15,7 +15,8 @@ Its signature is ``register(obj, name=None, *, aliases=(), example=None, tags=()
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pluggy
 

@@ -12,8 +12,9 @@ import threading
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import ModuleType
-    from typing import Any, Callable
+    from typing import Any
 
 
 def _ready(name: str, finished: set[str]) -> bool:
@@ -89,7 +90,12 @@ class _Watcher:
             self._done = True
             if self in sys.meta_path:
                 sys.meta_path.remove(self)
-            self.callback()
+            try:
+                self.callback()
+            except Exception as error:  # never break the user's import
+                import warnings
+
+                warnings.warn(f"kreg: post-import hook failed: {error!r}", stacklevel=2)
 
 
 def when_imported(main: str, also: tuple[str, ...], callback: Callable[[], None]) -> None:

@@ -14,12 +14,19 @@ from __future__ import annotations
 import functools
 import inspect
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import keras
 from keras import ops
 
+try:  # not exported by keras.losses, but what Keras's own loss functions are wrapped in
+    from keras.src.losses.losses import LossFunctionWrapper as _LossFunctionWrapper
+except ImportError:  # pragma: no cover - older layouts
+    _LossFunctionWrapper = keras.losses.Huber.__mro__[1]
+
 _SERIALIZABLE_TYPES = (bool, int, float, str, type(None))
+_registered = False
 
 
 def _binary_or_sparse(y_true_shape: Any, y_pred_shape: Any) -> str:
@@ -66,7 +73,11 @@ class AutoAccuracy(keras.metrics.Mean):
         y_pred = ops.convert_to_tensor(y_pred)
         if self.variant is None:
             self.variant = _binary_or_sparse(tuple(y_true.shape), tuple(y_pred.shape))
-        mask = keras.backend.get_keras_mask(y_pred) if hasattr(keras.backend, "get_keras_mask") else None
+        mask = (
+            keras.backend.get_keras_mask(y_pred)
+            if hasattr(keras.backend, "get_keras_mask")
+            else None
+        )
         values = _ACCURACY_FUNCTIONS[self.variant](y_true, y_pred)
         if mask is not None:
             mask = ops.cast(mask, self.dtype)
@@ -90,7 +101,7 @@ def function_factory(fn: Callable[..., Any], kind: str, name: str) -> Callable[.
         >>> make().name
         'twice'
     """
-    wrapper = keras.losses.LossFunctionWrapper if kind == "loss" else keras.metrics.MeanMetricWrapper
+    wrapper = _LossFunctionWrapper if kind == "loss" else keras.metrics.MeanMetricWrapper
 
     def create(**config: Any) -> Any:
         config.setdefault("name", name)
@@ -207,6 +218,74 @@ def make_serializable(obj: Any, package: str) -> Any:
     return obj
 
 
+def _stored_value(instance: Any, key: str) -> Callable[[Any], Any] | None:
+    if key in getattr(instance, "_fn_kwargs", {}):
+        return lambda obj: obj._fn_kwargs[key]
+    if key in vars(instance):
+        return lambda obj: vars(obj)[key]
+    return None
+
+
+def repair_class_config(cls: type) -> list[str]:
+    """Make ``cls.get_config`` include constructor arguments that this Keras drops.
+
+    Gated on behaviour, not on a version: a default instance is built, and only
+    arguments missing from its ``get_config`` whose value the instance stores
+    are added. Once Keras includes them (keras-team/keras#23286), nothing is
+    patched. Returns the repaired argument names.
+
+    Example:
+        >>> repair_class_config(keras.losses.Huber)  # doctest: +SKIP
+        ['delta']
+    """
+    if "_kreg_repaired" in cls.__dict__:
+        return list(cls.__dict__["_kreg_repaired"])
+    try:
+        # An explicit name keeps Keras's automatic naming (auc, auc_1...) untouched.
+        probe = {"name": "kreg_probe"} if "name" in _accepted(cls) else {}
+        instance = cls(**probe)
+        present = instance.get_config()
+    except Exception:
+        return []
+    getters = {}
+    for key in _accepted(cls) - {"name", "dtype", "reduction"}:
+        if key not in present:
+            getter = _stored_value(instance, key)
+            if getter is not None:
+                getters[key] = getter
+    cls._kreg_repaired = tuple(getters)
+    if getters:
+        original = cls.get_config
+
+        def get_config(self: Any) -> dict[str, Any]:
+            config = original(self)
+            for key, getter in getters.items():
+                config.setdefault(key, _plain(getter(self)))
+            return config
+
+        get_config.__doc__ = original.__doc__
+        cls.get_config = get_config
+    return list(getters)
+
+
+def repair_builtin_classes() -> dict[str, list[str]]:
+    """Apply :func:`repair_class_config` to every built-in loss and metric class."""
+    from kreg import api
+
+    repaired = {}
+    for entry in api.registry().entries_list:
+        if entry.plugin == "keras" and entry.kind in ("loss", "metric"):
+            try:
+                target = entry.load()
+            except Exception:
+                continue
+            if inspect.isclass(target):
+                fixed = repair_class_config(target)
+                if fixed:
+                    repaired[entry.public_path] = fixed
+    return repaired
+
+
 def on_keras_imported() -> None:
     """Register every plugin's classes and functions with Keras (import-time hook).
 
@@ -215,11 +294,19 @@ def on_keras_imported() -> None:
     ``custom_objects``. A plugin whose code fails to import is skipped here; the
     failure shows when its component is asked for.
     """
+    global _registered
+    if _registered:
+        return
+    _registered = True
     from kreg import api
 
+    repair_builtin_classes()
     for entry in api.registry().entries_list:
         if entry.plugin != "keras":
             try:
                 make_serializable(entry.load(), entry.plugin)
-            except Exception:  # noqa: BLE001 - must never break `import keras`
+            except Exception:
                 continue
+
+
+on_keras_imported()

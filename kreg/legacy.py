@@ -33,7 +33,8 @@ def translate(kind: str, name: str, target: Any, config: dict[str, Any]) -> dict
     Arguments the target itself declares are never rewritten.
 
     Example:
-        >>>         >>> class Opt:
+        >>> import warnings
+        >>> class Opt:
         ...     def __init__(self, learning_rate=0.01, **kwargs): ...
         >>> with warnings.catch_warnings():
         ...     warnings.simplefilter("ignore")

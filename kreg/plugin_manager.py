@@ -130,7 +130,9 @@ def load_plugins(registry: Registry) -> list[PluginInfo]:
     return infos
 
 
-def _load_one(manager: pluggy.PluginManager, registry: Registry, info: PluginInfo, load: Any) -> None:
+def _load_one(
+    manager: pluggy.PluginManager, registry: Registry, info: PluginInfo, load: Any
+) -> None:
     started = time.perf_counter()
     try:
         module = load()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from kreg.errors import (
     AmbiguousComponentError,

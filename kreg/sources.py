@@ -12,7 +12,7 @@ import importlib.util
 from pathlib import Path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def package_root(top_level: str) -> Path | None:
     """Folder of an installed top-level package, found without importing it.
 

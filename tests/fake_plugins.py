@@ -35,7 +35,9 @@ GOOD_PLUGIN_CODE = '''
     class ScaledMAE(keras.losses.Loss):
         """Mean absolute error times a constant scale."""
 
-        def __init__(self, scale=2.0, reduction="sum_over_batch_size", name="scaled_mae", dtype=None):
+        def __init__(
+            self, scale=2.0, reduction="sum_over_batch_size", name="scaled_mae", dtype=None
+        ):
             super().__init__(reduction=reduction, name=name, dtype=dtype)
             self.scale = scale
 
@@ -65,13 +67,13 @@ RAISING_HOOK = """
         raise RuntimeError("boom inside register_losses")
 """
 
-HUBER_THIEF = '''
+HUBER_THIEF = """
     import kreg
 
     @kreg.hookimpl
     def register_losses(register):
         register("huber_thief_impl:Huber", name="huber")
-'''
+"""
 
 HUBER_THIEF_IMPL = '''
     import keras

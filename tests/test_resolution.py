@@ -97,12 +97,25 @@ SEED_NAMES = [
     ("SquaredHinge", "metric", "metrics.SquaredHinge"),
     ("CategoricalHinge", "metric", "metrics.CategoricalHinge"),
     # optimizers
-    *[(n, "optimizer", f"optimizers.{c}") for n, c in [
-        ("SGD", "SGD"), ("RMSprop", "RMSprop"), ("Adagrad", "Adagrad"), ("Adadelta", "Adadelta"),
-        ("Adam", "Adam"), ("Adamax", "Adamax"), ("Nadam", "Nadam"), ("sgd", "SGD"),
-        ("rmsprop", "RMSprop"), ("adagrad", "Adagrad"), ("adadelta", "Adadelta"),
-        ("adam", "Adam"), ("adamax", "Adamax"), ("nadam", "Nadam"),
-    ]],
+    *[
+        (n, "optimizer", f"optimizers.{c}")
+        for n, c in [
+            ("SGD", "SGD"),
+            ("RMSprop", "RMSprop"),
+            ("Adagrad", "Adagrad"),
+            ("Adadelta", "Adadelta"),
+            ("Adam", "Adam"),
+            ("Adamax", "Adamax"),
+            ("Nadam", "Nadam"),
+            ("sgd", "SGD"),
+            ("rmsprop", "RMSprop"),
+            ("adagrad", "Adagrad"),
+            ("adadelta", "Adadelta"),
+            ("adam", "Adam"),
+            ("adamax", "Adamax"),
+            ("nadam", "Nadam"),
+        ]
+    ],
     # schedules
     ("ExponentialDecay", "schedule", "optimizers.schedules.ExponentialDecay"),
     ("PiecewiseConstantDecay", "schedule", "optimizers.schedules.PiecewiseConstantDecay"),
@@ -155,7 +168,9 @@ def test_seed_name_resolves_to_keras_class(keras, spelling, kind, expected):
 
 
 @pytest.mark.parametrize(("spelling", "kind", "expected", "canonical"), SEED_LEGACY)
-def test_keras2_name_works_with_warning_naming_new_spelling(keras, spelling, kind, expected, canonical):
+def test_keras2_name_works_with_warning_naming_new_spelling(
+    keras, spelling, kind, expected, canonical
+):
     with pytest.warns(DeprecationWarning, match=rf"use '{canonical}'") as caught:
         built = kreg.get(spelling, kind=kind)
     assert type(built) is _keras_class(keras, expected)
@@ -220,7 +235,9 @@ def test_keras2_decay_becomes_inverse_time_decay_with_same_rate_at_every_step(ke
 
 
 def test_decay_with_a_schedule_is_refused():
-    schedule = kreg.get("exponential_decay", initial_learning_rate=0.1, decay_steps=5, decay_rate=0.5)
+    schedule = kreg.get(
+        "exponential_decay", initial_learning_rate=0.1, decay_steps=5, decay_rate=0.5
+    )
     with pytest.raises(kreg.ConfigError, match="cannot be combined"):
         kreg.get("sgd", learning_rate=schedule, decay=0.1)
 
@@ -282,14 +299,24 @@ def test_every_builtin_entry_builds_or_names_its_required_argument(keras):
 
 def test_catalogue_has_no_bases_or_wrappers():
     targets = {e.target_path.rsplit(".", 1)[-1] for e in kreg.entries()}
-    for excluded in ["Loss", "Metric", "Optimizer", "LearningRateSchedule", "LossFunctionWrapper",
-                     "MeanMetricWrapper", "LossScaleOptimizer", "Mean", "Sum"]:
+    for excluded in [
+        "Loss",
+        "Metric",
+        "Optimizer",
+        "LearningRateSchedule",
+        "LossFunctionWrapper",
+        "MeanMetricWrapper",
+        "LossScaleOptimizer",
+        "Mean",
+        "Sum",
+    ]:
         assert excluded not in targets
 
 
 def test_catalogue_follows_installed_keras(keras):
     public_losses = {
-        name for name in dir(keras.losses)
+        name
+        for name in dir(keras.losses)
         if isinstance(getattr(keras.losses, name), type) and name not in {"Loss", "Reduction"}
     }
     registered = {e.target_path.rsplit(".", 1)[-1] for e in kreg.entries("loss")}

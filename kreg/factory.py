@@ -51,16 +51,11 @@ def create_with_config(entry: Entry, factory: Callable[..., Any], config: dict[s
     target = entry.load()
     config = legacy.translate(entry.kind, entry.name, target, config)
     try:
-        instance = factory(**config)
+        return factory(**config)
     except (TypeError, ValueError) as error:
         if isinstance(error, ConfigError):
             raise
         raise explain_config_error(entry, config, error) from error
-    if entry.plugin == BUILTIN_PLUGIN:
-        from kreg.keras_objects import keep_config
-
-        keep_config(instance, config)
-    return instance
 
 
 def accepted_arguments(factory: Callable[..., Any]) -> tuple[list[str], list[str], bool]:

@@ -2,8 +2,8 @@
 
 - ``AutoAccuracy``: the metric behind ``accuracy``/``acc``;
 - wrappers that turn plain ``fn(y_true, y_pred)`` functions into Keras objects;
-- ``keep_config``: makes an instance's ``get_config`` carry every argument the
-  user set, for Keras versions that drop some (see :func:`keep_config`);
+- ``repair_class_config``: makes ``get_config`` carry every argument the user
+  set, for Keras versions that drop some;
 - ``make_serializable`` and ``on_keras_imported``: what lets
   ``keras.models.load_model`` find kreg and plugin objects without
   ``custom_objects``.
@@ -142,44 +142,6 @@ def _config_with(obj: Any, kept: dict[str, Any]) -> dict[str, Any]:
     for key, value in kept.items():
         config.setdefault(key, _plain(value))
     return config
-
-
-_DROPPED: dict[tuple[type, frozenset[str]], frozenset[str]] = {}
-
-
-def _dropped_keys(obj: Any, keys: frozenset[str]) -> frozenset[str]:
-    cache_key = (type(obj), keys)
-    dropped = _DROPPED.get(cache_key)
-    if dropped is None:
-        present = type(obj).get_config(obj)
-        dropped = _DROPPED[cache_key] = frozenset(k for k in keys if k not in present)
-    return dropped
-
-
-def keep_config(obj: Any, config: dict[str, Any]) -> Any:
-    """Make ``obj.get_config()`` include every argument in ``config`` that Keras dropped.
-
-    Keras 3.15 leaves some constructor arguments out of ``get_config`` (e.g.
-    ``Huber(delta=5.0)`` saves without ``delta`` and reloads with 1.0; fixed
-    upstream in keras-team/keras#23286). This repair is gated on behaviour, not
-    on a version number: it only acts when the installed Keras really omits a
-    key the user set, so it disappears by itself once Keras is fixed. The
-    instance keeps its Keras class, so saved files load with plain Keras.
-
-    Example:
-        >>> loss = keep_config(keras.losses.Huber(delta=5.0), {"delta": 5.0})
-        >>> loss.get_config()["delta"]
-        5.0
-    """
-    accepted = _accepted(type(obj))
-    keys = frozenset(k for k in config if k in accepted)
-    if not keys:
-        return obj
-    dropped = _dropped_keys(obj, keys)
-    if dropped:
-        kept = {k: config[k] for k in dropped}
-        object.__setattr__(obj, "get_config", functools.partial(_config_with, obj, kept))
-    return obj
 
 
 @functools.lru_cache(maxsize=512)

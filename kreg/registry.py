@@ -301,36 +301,28 @@ class Registry:
 
     def _qualified(self, plugin_key: str, name_key: str) -> dict[str, list[Candidate]]:
         by_kind: dict[str, list[Candidate]] = {}
-        for table_key in (name_key,):
-            for kind, candidates in self._index.get(table_key, {}).items():
-                mine = [c for c in candidates if normalize(c.entry.plugin) == plugin_key]
-                if mine:
-                    by_kind[kind] = mine
+        for kind, candidates in self._index.get(name_key, {}).items():
+            mine = [c for c in candidates if normalize(c.entry.plugin) == plugin_key]
+            if mine:
+                by_kind[kind] = mine
         return by_kind
 
     def suggestions(self, name: str, kind: str | None = None) -> list[str]:
         """Closest registered spellings to ``name``, best first."""
+        plugin_key = None
         if ":" in name:
-            plugin, _, rest = name.partition(":")
-            return [
-                f"{e.plugin}:{s}"
-                for s in self.suggestions(rest, kind)
-                for e in [self.resolve(s, kind).entry if self._unique(s, kind) else None]
-                if e is not None and normalize(e.plugin) == normalize(plugin)
-            ] or self.suggestions(rest, kind)
+            plugin, _, name = name.partition(":")
+            plugin_key = normalize(plugin)
         spellings: dict[str, str] = {}
         for entry in self.entries_list:
-            if kind is None or entry.kind == kind:
+            if (kind is None or entry.kind == kind) and plugin_key in (
+                None,
+                normalize(entry.plugin),
+            ):
+                prefix = f"{entry.plugin}:" if plugin_key else ""
                 for spelling in _spellings(entry):
-                    spellings.setdefault(normalize(spelling), _shown(entry, spelling))
+                    spellings.setdefault(normalize(spelling), prefix + _shown(entry, spelling))
         return suggest(name, spellings)
-
-    def _unique(self, name: str, kind: str | None) -> bool:
-        try:
-            self.resolve(name, kind)
-        except (UnknownComponentError, AmbiguousComponentError):
-            return False
-        return True
 
     def entries(self, kind: str | None = None, pattern: str | None = None) -> list[Entry]:
         """Every entry (also those shadowed by a collision), sorted by kind then name."""

@@ -126,31 +126,22 @@ def test_bad_register_calls_explain_themselves(obj, kwargs, message):
         register(obj, **kwargs)
 
 
-def test_cli_plugins_shows_failures_and_conflicts(plugin_site):
+def _kreg_plugins(plugin_site, *flags: str) -> str:
     env = subprocess_env(plugin_site, KREG_PLUGINS="acme,raising,huber_thief,broken_import")
-    shown = subprocess.run(
-        [sys.executable, "-m", "kreg", "plugins"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=True,
+    command = [sys.executable, "-m", "kreg", "plugins", *flags]
+    return subprocess.run(
+        command, env=env, capture_output=True, text=True, cwd=ROOT, check=True
     ).stdout
+
+
+def test_cli_plugins_shows_failures_and_conflicts(plugin_site):
+    shown = _kreg_plugins(plugin_site)
     assert "acme" in shown and "1.0" in shown
     assert "Plugin 'raising' failed and was skipped" in shown
     assert "boom inside register_losses" in shown
     assert "Plugin 'broken_import' failed" in shown
     assert "loss 'huber': keras:huber wins over huber_thief:huber" in shown
-    as_json = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "kreg", "plugins", "--json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=True,
-        ).stdout
-    )
+    as_json = json.loads(_kreg_plugins(plugin_site, "--json"))
     statuses = {p["name"]: p["status"] for p in as_json["plugins"]}
     assert statuses == {
         "keras": "ok",

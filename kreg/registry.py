@@ -313,6 +313,9 @@ class Registry:
         if ":" in name:
             plugin, _, name = name.partition(":")
             plugin_key = normalize(plugin)
+            plugins = {normalize(p): p for p in self.plugin_order}
+            if plugin_key not in plugins:
+                return [f"{p}:{name}" for p in suggest(plugin, plugins)]
         spellings: dict[str, str] = {}
         for entry in self.entries_list:
             if (kind is None or entry.kind == kind) and plugin_key in (

@@ -16,6 +16,7 @@ from kreg.errors import (
     AmbiguousComponentError,
     ComponentLoadError,
     ConfigError,
+    ContractError,
     KregError,
     RegistrationError,
     UnknownComponentError,
@@ -28,9 +29,11 @@ __all__ = [
     "AmbiguousComponentError",
     "ComponentLoadError",
     "ConfigError",
+    "ContractError",
     "KregError",
     "RegistrationError",
     "UnknownComponentError",
+    "check",
     "entries",
     "get",
     "hookimpl",
@@ -46,6 +49,10 @@ def __getattr__(name: str) -> object:
         from kreg.hookspecs import hookimpl
 
         return hookimpl
+    if name == "check":
+        from kreg.contracts import check
+
+        return check
     raise AttributeError(f"module 'kreg' has no attribute {name!r}")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from kreg.errors import UnknownComponentError
+from kreg.errors import ContractError, UnknownComponentError
 from kreg.warn import warn_caller
 
 TYPE_CHECKING = False
@@ -99,7 +99,16 @@ def get(name: Any, /, kind: str | None = None, **config: Any) -> Any:
             f"{candidate.spelling!r} is a Keras 2 name; use {entry.name!r} ({entry.public_path}).",
             DeprecationWarning,
         )
-    return candidate.entry.create(config)
+    try:
+        return candidate.entry.create(config)
+    except ContractError:
+        if ":" in name:
+            raise
+        _cache.clear()  # the entry is now known to be rejected: another provider may win
+        other = registry().resolve(name, kind)
+        if other.entry is candidate.entry:
+            raise
+        return other.entry.create(config)
 
 
 def lookup(name: str, kind: str | None = None) -> Entry:

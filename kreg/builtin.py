@@ -15,6 +15,12 @@ What is left out, and why:
   class (``huber``, the focal cross-entropies): Keras 3's own
   ``keras.metrics.get`` rejects them, and ``kreg.get("huber")`` must keep
   meaning the loss.
+
+What is replaced: ``dice`` and ``tversky`` are kreg subclasses of Keras's
+``Dice``/``Tversky`` that give one loss per sample when ``axis`` is None
+(Keras then reduces over the whole batch to one number, so per-sample
+losses and ``sample_weight`` cannot work); with an explicit ``axis`` they are
+Keras's classes unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import importlib.metadata
 from collections.abc import Callable
 from typing import Any
 
+from kreg.contracts.examples import BuiltinExample
 from kreg.hookspecs import hookimpl
 from kreg.names import canonical_name, normalize
 from kreg.sources import imported_names, package_root, string_aliases
@@ -43,6 +50,7 @@ _EXCLUDED = {
     "schedule": {"LearningRateSchedule"},
 }
 _NOT_COMPONENTS = {"get", "serialize", "deserialize"}
+_PER_SAMPLE_LOSSES = {"dice": "kreg.keras_objects:Dice", "tversky": "kreg.keras_objects:Tversky"}
 
 # Keras 2 / tf.keras spellings that Keras 3 rejects, per kind: old -> canonical.
 LEGACY_NAMES: dict[str, dict[str, str]] = {
@@ -77,6 +85,8 @@ _LOSS_TAGS = {
     "hinge": "hinge squared_hinge categorical_hinge",
     "segmentation": "dice tversky",
     "similarity": "circle",
+    # Circle loss compares each sample with the others in its batch.
+    "batch-dependent": "circle",
     "sequence": "ctc",
 }
 
@@ -148,6 +158,8 @@ def catalogue(kind: str) -> list[dict[str, Any]]:
             by_name[canonical].setdefault("legacy_aliases", []).append(old)
     for registration in found:
         registration["aliases"] = _without_duplicates(registration)
+        if kind == "loss" and registration["name"] in _PER_SAMPLE_LOSSES:
+            registration["obj"] = _PER_SAMPLE_LOSSES[registration["name"]]
     return found
 
 
@@ -173,7 +185,8 @@ def _tags(kind: str, module: str, name: str) -> list[str]:
 def _register_all(register: Callable[..., None], kind: str) -> None:
     for registration in catalogue(kind):
         registration = dict(registration)
-        register(registration.pop("obj"), **registration)
+        example = BuiltinExample(kind, registration["name"])
+        register(registration.pop("obj"), example=example, **registration)
 
 
 @hookimpl
@@ -195,12 +208,14 @@ def register_metrics(register: Callable[..., None]) -> None:
         "accuracy",
         aliases=["acc", "Accuracy", "ACC"],
         tags=["accuracy"],
+        example=BuiltinExample("metric", "accuracy"),
     )
     register(
         "keras.src.metrics.accuracy_metrics:Accuracy",
         "exact_accuracy",
         aliases=["ExactAccuracy"],
         tags=["accuracy"],
+        example=BuiltinExample("metric", "exact_accuracy"),
     )
     _register_all(register, "metric")
 

@@ -1,10 +1,14 @@
-"""The ``kreg`` command: ``list``, ``show`` and ``plugins``. ``list`` never imports TensorFlow."""
+"""The ``kreg`` command: ``list``, ``show``, ``plugins`` and ``check``.
+
+``list`` never imports TensorFlow; ``check`` runs the contract checks.
+"""
 
 from __future__ import annotations
 
 import argparse
 import inspect
 import json
+import os
 import shutil
 import sys
 from collections.abc import Sequence
@@ -48,6 +52,7 @@ def _entry_json(entry: Entry) -> dict[str, Any]:
         "legacy_aliases": list(entry.legacy_aliases),
         "tags": list(entry.tags),
         "summary": entry.summary,
+        "rejected": entry.rejection,
     }
 
 
@@ -57,10 +62,15 @@ def command_list(arguments: argparse.Namespace) -> int:
     if arguments.json:
         print(json.dumps([_entry_json(e) for e in found], indent=2))
         return 0
-    rows = [[e.name, e.kind, e.plugin, e.summary] for e in found]
+    rows = [[e.name, e.kind, e.plugin, _summary_or_rejection(e)] for e in found]
     print(table(rows, ["NAME", "KIND", "PROVIDER", "SUMMARY"]))
     print(f"\n{len(found)} entries. `kreg show NAME` for details.")
     return 0
+
+
+def _summary_or_rejection(entry: Entry) -> str:
+    rejection = entry.rejection  # known without importing anything only for loaded targets
+    return f"REJECTED: {rejection}" if rejection else entry.summary
 
 
 def _signature(entry: Entry) -> str:
@@ -107,11 +117,16 @@ def command_plugins(arguments: argparse.Namespace) -> int:
     """``kreg plugins [--json]``: each plugin, its entries, failures and name conflicts."""
     infos = api.plugins()
     conflicts = api.registry().conflicts()
+    rejected = _rejected_plugin_entries()
     if arguments.json:
         print(
             json.dumps(
                 {
                     "plugins": [info.as_dict() for info in infos],
+                    "rejected": [
+                        {"entry": e.qualified_name, "kind": e.kind, "reason": reason}
+                        for e, reason in rejected
+                    ],
                     "conflicts": [
                         {
                             "kind": c.kind,
@@ -146,6 +161,10 @@ def command_plugins(arguments: argparse.Namespace) -> int:
                 print("  " + info.traceback.rstrip().replace("\n", "\n  "))
         elif info.status == "disabled":
             print(f"\nPlugin {info.name!r} is disabled by KREG_PLUGINS / KREG_DISABLE_PLUGINS.")
+    if rejected:
+        print("\nRejected by the structural contract (never handed out; `kreg check NAME`):")
+        for entry, reason in rejected:
+            print(f"  {entry.kind} {entry.qualified_name}: {reason}")
     if conflicts:
         print(
             "\nName conflicts (the first provider wins; pin another with KREG_PREFER=plugin:name):"
@@ -159,11 +178,96 @@ def command_plugins(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _rejected_plugin_entries() -> list[tuple[Entry, str]]:
+    """Third-party entries that fail the structural checks (imports their targets)."""
+    found = []
+    for entry in api.entries():
+        if entry.plugin == "keras":
+            continue
+        try:
+            entry.load()
+        except KregError as error:
+            found.append((entry, str(error)))
+            continue
+        if entry.rejection:
+            found.append((entry, entry.rejection))
+    return found
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    if not sys.stderr.isatty():
+        return
+    width = 30
+    filled = width * done // max(total, 1)
+    bar = "#" * filled + "-" * (width - filled)
+    sys.stderr.write(f"\r[{bar}] {done}/{total} {label[:40]:<40}")
+    if done == total:
+        sys.stderr.write("\r" + " " * (width + 50) + "\r")
+    sys.stderr.flush()
+
+
+def command_check(arguments: argparse.Namespace) -> int:
+    """``kreg check NAME | --plugin P | --all [--kind K] [--json] [-v]``: contract checks."""
+    from kreg.contracts import check
+
+    if arguments.all or arguments.plugin:
+        wanted = {p.strip() for p in (arguments.plugin or "").split(",") if p.strip()}
+        found = [
+            e
+            for e in api.entries(arguments.kind)
+            if not wanted or e.plugin in wanted or e.plugin.lower() in wanted
+        ]
+        if wanted and not found:
+            known = sorted({e.plugin for e in api.entries()})
+            print(
+                f"kreg: no entries from plugin(s) {sorted(wanted)}; plugins: {known}",
+                file=sys.stderr,
+            )
+            return 2
+    elif arguments.name:
+        found = [api.lookup(arguments.name, arguments.kind)]
+    else:
+        print("kreg: give a NAME, --plugin P or --all", file=sys.stderr)
+        return 2
+    reports = []
+    for done, entry in enumerate(found):
+        _progress(done, len(found), entry.qualified_name)
+        reports.append(check(entry))
+    _progress(len(found), len(found), "")
+    failed = [r for r in reports if not r.ok]
+    if arguments.json:
+        print(json.dumps({"ok": not failed, "reports": [r.as_dict() for r in reports]}, indent=2))
+        return 1 if failed else 0
+    rows = []
+    for entry, report in zip(found, reports):
+        counts = report.counts()
+        rows.append(
+            [
+                entry.qualified_name,
+                entry.kind,
+                "ok" if report.ok else "FAILED",
+                str(counts["pass"]),
+                str(counts["warn"]),
+                str(counts["fail"]),
+                f"{report.seconds:.2f}",
+            ]
+        )
+    print(table(rows, ["ENTRY", "KIND", "RESULT", "PASS", "WARN", "FAIL", "SECONDS"]))
+    for report in reports:
+        if not report.ok or arguments.verbose or len(reports) == 1:
+            print()
+            print(report)
+    total = sum(r.seconds for r in reports)
+    print(f"\n{len(reports) - len(failed)}/{len(reports)} passed in {total:.1f} s.")
+    return 1 if failed else 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the ``kreg`` command."""
     main = argparse.ArgumentParser(
         prog="kreg",
-        description="Browse the registry of Keras losses, metrics, optimizers and schedules.",
+        description="Browse and check the registry of Keras losses, metrics, optimizers and "
+        "schedules.",
     )
     commands = main.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="list registered components")
@@ -179,6 +283,14 @@ def parser() -> argparse.ArgumentParser:
     plugins = commands.add_parser("plugins", help="list plugins, failures and conflicts")
     plugins.add_argument("--json", action="store_true")
     plugins.set_defaults(run=command_plugins)
+    checking = commands.add_parser("check", help="run the contract checks (exit 1 on failure)")
+    checking.add_argument("name", nargs="?", help="a registered name, e.g. huber or acme:scaled")
+    checking.add_argument("--plugin", help="check every entry of these plugins (comma-separated)")
+    checking.add_argument("--all", action="store_true", help="check every registered entry")
+    checking.add_argument("--kind", choices=KINDS)
+    checking.add_argument("--json", action="store_true")
+    checking.add_argument("-v", "--verbose", action="store_true", help="print every report")
+    checking.set_defaults(run=command_check)
     return main
 
 
@@ -191,6 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         0
     """
     arguments = parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     try:
         return arguments.run(arguments)
     except KregError as error:

@@ -6,6 +6,7 @@ __all__ = [
     "AmbiguousComponentError",
     "ComponentLoadError",
     "ConfigError",
+    "ContractError",
     "KregError",
     "RegistrationError",
     "UnknownComponentError",
@@ -117,3 +118,17 @@ class ComponentLoadError(KregError, ImportError):
         >>> kreg.ComponentLoadError("plugin 'x' could not import 'x.mod:Loss'")
         ComponentLoadError("plugin 'x' could not import 'x.mod:Loss'")
     """
+
+
+class ContractError(KregError, TypeError):
+    """A component does not follow its Keras contract; ``report`` holds the checks.
+
+    Example:
+        >>> error = ContractError("loss 'acme:bad' returns a scalar")
+        >>> isinstance(error, TypeError), error.report
+        (True, None)
+    """
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report

@@ -89,6 +89,52 @@ class AutoAccuracy(keras.metrics.Mean):
         return {"name": self.name, "dtype": self.dtype}
 
 
+class _PerSampleByDefault:
+    """Reduce over every axis but the batch when ``axis`` is None: one loss per sample."""
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        if self._fn_kwargs.get("axis") is not None:
+            return super().call(y_true, y_pred)
+        y_pred = ops.convert_to_tensor(y_pred)
+        y_true = ops.convert_to_tensor(y_true, dtype=y_pred.dtype)
+        if len(y_true.shape) == len(y_pred.shape) - 1:
+            y_true = ops.expand_dims(y_true, -1)
+        axis = tuple(range(1, len(y_pred.shape)))
+        return self.fn(y_true, y_pred, **{**self._fn_kwargs, "axis": axis})
+
+
+@keras.saving.register_keras_serializable(package="kreg")
+class Dice(_PerSampleByDefault, keras.losses.Dice):
+    """Dice loss ``1 - 2|y ∩ ŷ| / (|y| + |ŷ|)``, one value per sample (Keras's ``Dice``).
+
+    With ``axis=None`` (the default) each sample is reduced over all its
+    non-batch axes, so ``sample_weight`` and ``reduction=None`` work; Keras's
+    own class returns one number for the whole batch. An explicit ``axis``
+    behaves exactly as Keras's.
+
+    Example:
+        >>> import numpy as np
+        >>> y_true = np.array([[1.0, 0.0], [1.0, 1.0]])
+        >>> Dice(reduction=None)(y_true, y_true * 0.5).shape
+        TensorShape([2])
+    """
+
+
+@keras.saving.register_keras_serializable(package="kreg")
+class Tversky(_PerSampleByDefault, keras.losses.Tversky):
+    """Tversky loss (weights ``alpha`` on false positives, ``beta`` on false negatives), per sample.
+
+    As :class:`Dice`: with ``axis=None`` one value per sample; Keras's own
+    class returns one number for the whole batch.
+
+    Example:
+        >>> import numpy as np
+        >>> y_true = np.array([[1.0, 0.0], [1.0, 1.0]])
+        >>> Tversky(alpha=0.3, beta=0.7, reduction=None)(y_true, y_true * 0.5).shape
+        TensorShape([2])
+    """
+
+
 def function_factory(fn: Callable[..., Any], kind: str, name: str) -> Callable[..., Any]:
     """Build instances of Keras's wrapper around a plain loss or metric function.
 
@@ -226,6 +272,7 @@ def repair_class_config(cls: type) -> list[str]:
             return config
 
         get_config.__doc__ = original.__doc__
+        get_config.__kreg_original__ = original  # type: ignore[attr-defined]
         cls.get_config = get_config
     return list(getters)
 

@@ -44,6 +44,7 @@ class Entry:
     _summary: str | None = field(default=None, repr=False)
     _loaded: Any = field(default=None, repr=False)
     _factory: Callable[..., Any] | None = field(default=None, repr=False)
+    _structural: Any = field(default=None, repr=False)
 
     @property
     def qualified_name(self) -> str:
@@ -105,11 +106,53 @@ class Entry:
         self._loaded = loaded
         return loaded
 
+    def structural_report(self) -> Any:
+        """The structural contract checks of this entry (imports its target; cached).
+
+        Example:
+            >>> import kreg
+            >>> kreg.lookup("huber").structural_report().ok
+            True
+        """
+        if self._structural is None:
+            from kreg.contracts.structural import structural_report
+
+            self._structural = structural_report(
+                self.load(), self.kind, f"{self.kind} {self.qualified_name!r}"
+            )
+        return self._structural
+
+    @property
+    def rejection(self) -> str | None:
+        """Why the structural contract refuses this entry; None if it passes or is not loaded.
+
+        A rejected entry is never handed out: :func:`kreg.get` raises
+        :class:`~kreg.errors.ContractError`, and another provider of the same
+        name wins the plain name.
+        """
+        if not self.is_loaded:
+            return None
+        report = self.structural_report()
+        return None if report.ok else "; ".join(r.message for r in report.failures)
+
     def create(self, config: dict[str, Any]) -> Any:
         """Build a ready-to-use instance (see :func:`kreg.get`)."""
         factory = self._factory
         if factory is None:
             from kreg.factory import make_factory
+
+            self.load()
+            if self.rejection:
+                from kreg.errors import ContractError
+
+                raise ContractError(
+                    f"{self.kind} {self.qualified_name!r} ({self.target_path}) does not follow "
+                    f"the Keras {self.kind} contract, so kreg does not hand it out: "
+                    f"{self.rejection}. Run `kreg check {self.qualified_name}` for the report; "
+                    f"fix the plugin {self.plugin!r} or hide it with "
+                    f"KREG_DISABLE_PLUGINS={self.plugin}.",
+                    report=self.structural_report(),
+                )
 
             factory = self._factory = make_factory(self)
         if config:
@@ -249,6 +292,7 @@ class Registry:
         self.cache.clear()
 
     def _choose(self, candidates: list[Candidate], key: str) -> Candidate:
+        candidates = [c for c in candidates if not c.entry.rejection] or candidates
         pinned = self._pins.get(key)
         for plugin in ([pinned] if pinned else []) + self._preferred_plugins:
             for candidate in candidates:

@@ -1,0 +1,112 @@
+"""Shared machinery of the behavioural checks: timing, outcomes, numeric comparison."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from kreg.contracts.report import FAIL, PASS, SKIPPED, WARN, CheckResult, Report
+
+
+class CheckFailed(Exception):
+    """Raised inside a check: the message says what was expected, what came back, the fix."""
+
+
+class CheckWarning(Exception):
+    """Raised inside a check whose failure is only a warning (XLA, mixed precision)."""
+
+
+class CheckSkipped(Exception):
+    """Raised inside a check that does not apply (the message says why)."""
+
+
+def run_check(
+    report: Report, name: str, check: Callable[[], str], *, warn_only: bool = False
+) -> bool:
+    """Run one check, time it, and record its outcome; return whether it passed.
+
+    ``check`` returns the pass message, or raises :class:`CheckFailed` /
+    :class:`CheckWarning` / :class:`CheckSkipped`. Any other exception is a
+    failure (a warning when ``warn_only``) that quotes the error.
+    """
+    started = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras's advice on casting weights is noise here
+            outcome, message = PASS, check()
+    except CheckSkipped as skipped:
+        outcome, message = SKIPPED, str(skipped)
+    except CheckWarning as warned:
+        outcome, message = WARN, str(warned)
+    except CheckFailed as failed:
+        outcome, message = (WARN if warn_only else FAIL), str(failed)
+    except Exception as error:
+        outcome, message = (WARN if warn_only else FAIL), f"raised {describe(error)}"
+    report.add(CheckResult(name, outcome, message, time.perf_counter() - started))
+    return outcome == PASS
+
+
+def describe(error: BaseException) -> str:
+    """``TypeError: message`` on one line, cut to a readable length."""
+    text = " ".join(str(error).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"{type(error).__name__}: {text}"
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """A tensor, variable or nested list as a float64 NumPy array."""
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    return np.asarray(value, dtype="float64")
+
+
+def close(a: Any, b: Any, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+    """Same shape and values within tolerance (NaN equals NaN).
+
+    Example:
+        >>> close([1.0, float("nan")], [1.00001, float("nan")])
+        True
+    """
+    a, b = to_numpy(a), to_numpy(b)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def shown(value: Any) -> str:
+    """A short text form of a tensor's value for messages."""
+    array = to_numpy(value)
+    if array.size > 8:
+        return f"array of shape {array.shape}"
+    return np.array2string(array, precision=4, separator=", ")
+
+
+def same_config_value(a: Any, b: Any) -> bool:
+    """Config values equal up to list/tuple and float32 rounding.
+
+    Example:
+        >>> same_config_value((0, 1), [0, 1]), same_config_value(0.1, 0.10000000149)
+        (True, True)
+    """
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_config_value(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_config_value(x, y) for x, y in zip(a, b))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a == b
+    if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
+        return bool(np.isclose(float(a), float(b), rtol=1e-6, atol=1e-12))
+    return a == b
+
+
+def config_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Keys whose values differ between two configs, as ``key: a -> b`` texts."""
+    keys = list(dict.fromkeys([*a, *b]))
+    return [
+        f"{k}: {a.get(k, '<missing>')!r} -> {b.get(k, '<missing>')!r}"
+        for k in keys
+        if not same_config_value(a.get(k, "<missing>"), b.get(k, "<missing>"))
+    ]

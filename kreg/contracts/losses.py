@@ -1,0 +1,179 @@
+"""Behavioural checks of a loss: per-sample values, reductions, weights, gradients, graphs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kreg.contracts.common import (
+    CheckFailed,
+    CheckSkipped,
+    CheckWarning,
+    close,
+    describe,
+    run_check,
+    shown,
+    to_numpy,
+)
+from kreg.contracts.report import Report
+from kreg.contracts.roundtrip import check_config_roundtrip, check_serialization
+from kreg.contracts.subject import Subject
+
+BATCH_DEPENDENT = "batch-dependent"
+"""Tag of losses whose per-sample values depend on the other samples (pairwise losses)."""
+
+
+def _with_reduction(subject: Subject, reduction: str) -> Any:
+    try:
+        return subject.make(reduction=reduction)
+    except Exception as error:
+        raise CheckFailed(
+            f"cannot be built with reduction={reduction!r} ({describe(error)}); accept "
+            "reduction= (and name=, dtype=) in __init__ and pass them to super().__init__"
+        ) from error
+
+
+def check_loss(subject: Subject, report: Report) -> None:
+    """Run every behavioural loss check on ``subject`` into ``report``."""
+    y_true, y_pred = subject.example.y_true, subject.example.y_pred
+    batch = len(y_true)
+    batch_dependent = BATCH_DEPENDENT in subject.tags
+
+    def value(loss: Any) -> Any:
+        return loss(y_true, y_pred)
+
+    def per_sample() -> str:
+        values = _with_reduction(subject, "none")(y_true, y_pred)
+        shape = tuple(values.shape)
+        if not shape or shape[0] != batch:
+            raise CheckFailed(
+                f"call() returned shape {shape} for a batch of {batch} with reduction='none'; "
+                "return one loss per sample (leading axis = batch), e.g. reduce over the last "
+                "axis only: ops.mean(ops.square(y_pred - y_true), axis=-1)"
+            )
+        if not np.all(np.isfinite(to_numpy(values))):
+            raise CheckFailed(f"reduction='none' gave non-finite values {shown(values)}")
+        return f"shape {shape} for a batch of {batch}"
+
+    def reductions() -> str:
+        values = to_numpy(_with_reduction(subject, "none")(y_true, y_pred))
+        expected = {"sum": values.sum(), "sum_over_batch_size": values.mean()}
+        for reduction, wanted in expected.items():
+            got = _with_reduction(subject, reduction)(y_true, y_pred)
+            if tuple(got.shape) != ():
+                raise CheckFailed(
+                    f"reduction={reduction!r} returned shape {tuple(got.shape)}, expected a "
+                    "scalar; leave reducing to the Loss base class (do not override __call__)"
+                )
+            if not close(got, wanted):
+                raise CheckFailed(
+                    f"reduction={reduction!r} gave {shown(got)}, but the per-sample values "
+                    f"reduce to {wanted:.6g}; let Loss.__call__ apply the reduction"
+                )
+        return "scalars for 'sum' and 'sum_over_batch_size', consistent with 'none'"
+
+    def sample_weight() -> str:
+        loss = _with_reduction(subject, "sum")
+        weights = np.array([0.0] + [1.0] * (batch - 1), "float32")
+        weighted = loss(y_true, y_pred, sample_weight=weights)
+        if batch_dependent:
+            per = to_numpy(_with_reduction(subject, "none")(y_true, y_pred))
+            wanted, how = per[1:].sum(), "the sum of the other samples' losses"
+        else:
+            wanted, how = to_numpy(loss(y_true[1:], y_pred[1:])), "the loss without sample 0"
+        if not close(weighted, wanted):
+            unweighted = loss(y_true, y_pred)
+            ignored = " (sample_weight was ignored)" if close(weighted, unweighted) else ""
+            raise CheckFailed(
+                f"with sample_weight={weights.tolist()} and reduction='sum' the loss is "
+                f"{shown(weighted)}, but {how} is {shown(wanted)}{ignored}; return "
+                "per-sample values from call() and let Loss.__call__ apply sample_weight"
+            )
+        doubled = loss(y_true, y_pred, sample_weight=np.full(batch, 2.0, "float32"))
+        if not close(doubled, 2 * to_numpy(loss(y_true, y_pred))):
+            raise CheckFailed(
+                f"sample_weight=2 for every sample gave {shown(doubled)}, not twice the "
+                "unweighted loss; sample weights must scale each sample's loss"
+            )
+        return "weight 0 drops a sample; weight 2 doubles the loss"
+
+    def gradient() -> str:
+        prediction = tf.Variable(np.asarray(y_pred, "float32"))
+        loss = subject.make()
+        with tf.GradientTape() as tape:
+            result = loss(y_true, prediction)
+        grad = tape.gradient(result, prediction)
+        if not np.isfinite(to_numpy(result)).all():
+            raise CheckFailed(f"the loss is not finite ({shown(result)}) on the example batch")
+        if grad is None:
+            raise CheckFailed(
+                "no gradient reaches y_pred: call() leaves the TensorFlow graph (.numpy(), "
+                "NumPy functions, casting y_pred to an integer, stop_gradient); compute it "
+                "with keras.ops or tf operations only"
+            )
+        grad = to_numpy(grad)
+        if not np.isfinite(grad).all():
+            raise CheckFailed("the gradient with respect to y_pred has NaN or inf values")
+        if not np.any(grad):
+            raise CheckFailed(
+                "the gradient with respect to y_pred is zero everywhere on the example batch: "
+                "the model could not learn from this loss (rounding, argmax, or comparisons)"
+            )
+        return f"loss {float(to_numpy(result)):.4g}, finite non-zero gradient"
+
+    def graph(jit: bool) -> Any:
+        def check() -> str:
+            loss = subject.make()
+            eager = loss(y_true, y_pred)
+            traced = tf.function(lambda a, b: loss(a, b), jit_compile=jit, reduce_retracing=True)
+            try:
+                got = traced(tf.constant(y_true), tf.constant(y_pred))
+            except Exception as error:
+                where = "with jit_compile=True (XLA)" if jit else "inside tf.function"
+                raise CheckFailed(
+                    f"call() failed {where}: {describe(error)}; fit() traces the loss into a "
+                    "graph: avoid .numpy(), Python conditions on tensor values and NumPy calls"
+                ) from error
+            if not close(eager, got, rtol=1e-3, atol=1e-4):
+                raise CheckFailed(f"traced value {shown(got)} differs from eager {shown(eager)}")
+            return f"traced value equals eager ({float(to_numpy(got)):.4g})"
+
+        return check
+
+    def mixed_precision() -> str:
+        previous = keras.mixed_precision.global_policy()
+        try:
+            keras.mixed_precision.set_global_policy("mixed_float16")
+            loss = subject.make()
+            got = loss(y_true, np.asarray(y_pred).astype("float16"))
+        finally:
+            keras.mixed_precision.set_global_policy(previous)
+        if not np.isfinite(to_numpy(got)).all():
+            raise CheckWarning(
+                f"under the mixed_float16 policy the loss is {shown(got)}; compute in float32 "
+                "(ops.cast(y_pred, 'float32')) or guard divisions and logarithms"
+            )
+        return f"finite under mixed_float16 ({got.dtype.name if hasattr(got, 'dtype') else ''})"
+
+    if not run_check(report, "per_sample", per_sample):
+        for name in ("reductions", "sample_weight"):
+            run_check(report, name, _skip("per_sample failed"))
+    else:
+        run_check(report, "reductions", reductions)
+        run_check(report, "sample_weight", sample_weight)
+    run_check(report, "gradient", gradient)
+    run_check(report, "tf_function", graph(False))
+    run_check(report, "jit_compile", graph(True), warn_only=True)
+    run_check(report, "config_roundtrip", lambda: check_config_roundtrip(subject, value))
+    run_check(report, "serialization", lambda: check_serialization(subject, value))
+    run_check(report, "mixed_precision", mixed_precision, warn_only=True)
+
+
+def _skip(reason: str) -> Any:
+    def skipped() -> str:
+        raise CheckSkipped(reason)
+
+    return skipped

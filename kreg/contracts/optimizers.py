@@ -1,0 +1,188 @@
+"""Behavioural checks of an optimizer: it minimises, clips, takes schedules, checkpoints."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kreg.contracts.common import CheckFailed, CheckSkipped, close, describe, run_check
+from kreg.contracts.report import Report
+from kreg.contracts.roundtrip import check_config_roundtrip, check_serialization
+from kreg.contracts.subject import Subject
+
+STEPS = 60
+LEARNING_RATES = (None, 0.01, 0.1, 1.0)
+_START = (
+    np.array([[1.0, -2.0, 3.0], [0.5, -1.0, 2.0]], "float32"),
+    np.array([1.5, -0.5, 2.5], "float32"),
+)
+_TARGET = 0.3
+# Gradients of very different sizes and directions, so that clipping changes what adaptive
+# and sign-based optimizers do.
+_PATTERNS = np.random.default_rng(7).normal(size=(3, 9)).astype("float32")
+_GRADIENTS = [
+    [scale * pattern[:6].reshape(2, 3), scale * pattern[6:]]
+    for scale, pattern in zip((40.0, 0.05, 3.0), _PATTERNS)
+]
+
+
+def _variables() -> list[Any]:
+    return [keras.Variable(start) for start in _START]
+
+
+def quadratic(variables: list[Any]) -> float:
+    """The convex test problem: ``sum((v - 0.3) ** 2)`` over all variables."""
+    return float(sum(np.sum((np.array(v) - _TARGET) ** 2) for v in variables))
+
+
+def minimise(optimizer: Any, steps: int = STEPS) -> tuple[float, float]:
+    """Run ``steps`` updates on the quadratic; return the loss before and after."""
+    variables = _variables()
+    before = quadratic(variables)
+    for _ in range(steps):
+        gradients = [2.0 * (v - _TARGET) for v in variables]
+        optimizer.apply_gradients(zip(gradients, variables))
+    return before, quadratic(variables)
+
+
+def applied(optimizer: Any, gradients: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """Variables after applying each gradient list in turn, from the fixed start."""
+    variables = _variables()
+    for step in gradients:
+        optimizer.apply_gradients(zip([tf.constant(g) for g in step], variables))
+    return [np.array(v) for v in variables]
+
+
+def _clipped(option: str, limit: float) -> list[list[np.ndarray]]:
+    clipped = []
+    for step in _GRADIENTS:
+        if option == "clipvalue":
+            clipped.append([np.clip(g, -limit, limit) for g in step])
+        elif option == "clipnorm":
+            clipped.append([g * min(1.0, limit / np.linalg.norm(g)) for g in step])
+        else:
+            total = np.sqrt(sum(np.sum(g**2) for g in step))
+            clipped.append([g * min(1.0, limit / total) for g in step])
+        clipped[-1] = [g.astype("float32") for g in clipped[-1]]
+    return clipped
+
+
+def check_optimizer(subject: Subject, report: Report) -> None:
+    """Run every behavioural optimizer check on ``subject`` into ``report``."""
+
+    def value(optimizer: Any) -> Any:
+        return np.concatenate([v.ravel() for v in applied(optimizer, _GRADIENTS)])
+
+    def minimises() -> str:
+        tried = []
+        for rate in LEARNING_RATES:
+            optimizer = subject.make() if rate is None else subject.make(learning_rate=rate)
+            before, after = minimise(optimizer)
+            shown_rate = _rate(optimizer)
+            tried.append(f"{shown_rate:g}: {before:.3g} -> {after:.3g}")
+            if np.isfinite(after) and after < before / 4:
+                return (
+                    f"loss {before:.3g} -> {after:.3g} in {STEPS} steps "
+                    f"(learning_rate={shown_rate:g})"
+                )
+        raise CheckFailed(
+            f"the loss of a convex quadratic did not fall by 4x in {STEPS} steps at any "
+            f"learning rate tried ({'; '.join(tried)}); update_step(gradient, variable, "
+            "learning_rate) must move each variable against its gradient, e.g. "
+            "self.assign_sub(variable, learning_rate * gradient)"
+        )
+
+    def clipping(option: str, limit: float) -> Callable[[], str]:
+        def check() -> str:
+            try:
+                with_option = applied(subject.make(**{option: limit}), _GRADIENTS)
+            except Exception as error:
+                raise CheckFailed(
+                    f"cannot be built or stepped with {option}={limit} ({describe(error)}); "
+                    f"accept **kwargs in __init__ and pass them to super().__init__"
+                ) from error
+            by_hand = applied(subject.make(), _clipped(option, limit))
+            unclipped = applied(subject.make(), _GRADIENTS)
+            if all(close(a, b) for a, b in zip(with_option, by_hand)):
+                if all(close(a, b) for a, b in zip(by_hand, unclipped)):
+                    raise CheckSkipped(
+                        f"{option} makes no visible difference to this optimizer's updates"
+                    )
+                return f"{option}={limit} equals clipping the gradients by hand"
+            ignored = all(close(a, b) for a, b in zip(with_option, unclipped))
+            raise CheckFailed(
+                f"with {option}={limit} the updates differ from applying gradients clipped by "
+                f"hand{' and equal unclipped ones: the option is ignored' if ignored else ''}; "
+                "let Optimizer.apply() clip (override update_step, not apply_gradients), or "
+                "call self._clip_gradients(grads) if you override apply()"
+            )
+
+        return check
+
+    def schedule() -> str:
+        rates = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
+        try:
+            optimizer = subject.make(learning_rate=rates)
+            after = applied(optimizer, _GRADIENTS)
+        except Exception as error:
+            raise CheckFailed(
+                f"a LearningRateSchedule as learning_rate failed: {describe(error)}; pass "
+                "learning_rate to super().__init__ and read self.learning_rate in update_step"
+            ) from error
+        if not all(np.isfinite(a).all() for a in after):
+            raise CheckFailed("with a schedule as learning_rate the variables became non-finite")
+        expected = float(rates(int(optimizer.iterations.numpy())))
+        if not np.isclose(_rate(optimizer), expected, rtol=1e-4):
+            raise CheckFailed(
+                f"after {int(optimizer.iterations.numpy())} steps learning_rate is "
+                f"{_rate(optimizer):g}, but the schedule gives {expected:g}; use "
+                "self.learning_rate (which follows the schedule), not a copy made in __init__"
+            )
+        return f"learning_rate follows the schedule ({expected:g} after 3 steps)"
+
+    def checkpoint() -> str:
+        optimizer, variables = subject.make(), _variables()
+        for step in _GRADIENTS:
+            optimizer.apply_gradients(zip([tf.constant(g) for g in step], variables))
+        restored, fresh = subject.make(), _variables()
+        restored.build(fresh)
+        with tempfile.TemporaryDirectory() as folder:
+            path = tf.train.Checkpoint(optimizer=optimizer, v0=variables[0], v1=variables[1]).save(
+                f"{folder}/ckpt"
+            )
+            tf.train.Checkpoint(optimizer=restored, v0=fresh[0], v1=fresh[1]).restore(
+                path
+            ).assert_existing_objects_matched()
+        saved = [np.array(v) for v in optimizer.variables]
+        loaded = [np.array(v) for v in restored.variables]
+        if len(saved) != len(loaded) or not all(close(a, b) for a, b in zip(saved, loaded)):
+            raise CheckFailed(
+                f"after a tf.train.Checkpoint round trip the optimizer's {len(saved)} variables "
+                "(iterations, moments) were not all restored; create slots with "
+                "self.add_variable_from_reference in build() so they are tracked"
+            )
+        step = [tf.constant(g) for g in _GRADIENTS[-1]]
+        optimizer.apply_gradients(zip(step, variables))
+        restored.apply_gradients(zip(step, fresh))
+        if not all(close(a, b) for a, b in zip(variables, fresh)):
+            raise CheckFailed("the restored optimizer's next step differs from the original's")
+        return f"{len(saved)} optimizer variables restored; next step identical"
+
+    run_check(report, "minimises_quadratic", minimises)
+    run_check(report, "clipnorm", clipping("clipnorm", 1.0))
+    run_check(report, "clipvalue", clipping("clipvalue", 0.5))
+    run_check(report, "global_clipnorm", clipping("global_clipnorm", 1.0))
+    run_check(report, "schedule_as_learning_rate", schedule)
+    run_check(report, "config_roundtrip", lambda: check_config_roundtrip(subject, value))
+    run_check(report, "serialization", lambda: check_serialization(subject, value))
+    run_check(report, "checkpoint", checkpoint)
+
+
+def _rate(optimizer: Any) -> float:
+    rate = optimizer.learning_rate
+    return float(rate.numpy() if hasattr(rate, "numpy") else rate)

@@ -1,0 +1,234 @@
+"""Structural checks: the right base class or signature, required methods, a complete config.
+
+They inspect classes and signatures only (no tensor work), never import Keras
+themselves (a class that subclasses a Keras base has imported it already), and
+run when an entry is first built, so a component that cannot work is refused
+before a training run finds out.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kreg.contracts.report import FAIL, PASS, SKIPPED, CheckResult, Report
+
+_BASES = {
+    "loss": ("losses", "Loss", "keras.losses.Loss"),
+    "metric": ("metrics", "Metric", "keras.metrics.Metric"),
+    "optimizer": ("optimizers", "Optimizer", "keras.optimizers.Optimizer"),
+    "schedule": (
+        "optimizers.schedules",
+        "LearningRateSchedule",
+        "keras.optimizers.schedules.LearningRateSchedule",
+    ),
+}
+# What each kind must implement itself: alternatives separated by "|".
+_REQUIRED = {
+    "loss": ("call",),
+    "metric": ("update_state", "result"),
+    "optimizer": ("update_step|apply|apply_gradients",),
+    "schedule": ("__call__", "get_config"),
+}
+_HOW = {
+    "call": "def call(self, y_true, y_pred): return one loss per sample",
+    "update_state": "def update_state(self, y_true, y_pred, sample_weight=None): accumulate",
+    "result": "def result(self): return the metric from the accumulated state",
+    "update_step|apply|apply_gradients": (
+        "def update_step(self, gradient, variable, learning_rate): update one variable"
+    ),
+    "__call__": "def __call__(self, step): return the learning rate at `step`",
+    "get_config": "def get_config(self): return every __init__ argument",
+}
+
+
+def keras_base(kind: str) -> type | None:
+    """The Keras base class of ``kind``, or None when Keras was never imported.
+
+    Example:
+        >>> keras_base("loss") is None or keras_base("loss").__name__ == "Loss"
+        True
+    """
+    keras = sys.modules.get("keras")
+    if keras is None:
+        return None
+    module_path, name, _ = _BASES[kind]
+    module = keras
+    for part in module_path.split("."):
+        module = getattr(module, part)
+    return getattr(module, name)
+
+
+def kind_of(obj: Any) -> str | None:
+    """``loss``, ``metric``, ``optimizer`` or ``schedule`` for a Keras class or instance.
+
+    Example:
+        >>> import keras
+        >>> kind_of(keras.losses.Huber), kind_of(keras.optimizers.Adam())
+        ('loss', 'optimizer')
+    """
+    cls = obj if inspect.isclass(obj) else type(obj)
+    for kind in _BASES:
+        base = keras_base(kind)
+        if base is not None and issubclass(cls, base):
+            return kind
+    return None
+
+
+def _owner(cls: type, attribute: str) -> type | None:
+    return next((c for c in cls.__mro__ if attribute in c.__dict__), None)
+
+
+def _implemented(cls: type, base: type, attribute: str) -> bool:
+    owner = _owner(cls, attribute)
+    return owner is not None and owner not in base.__mro__
+
+
+def _init_parameters(cls: type) -> list[inspect.Parameter]:
+    try:
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return []
+    return [p for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+
+def _pair_signature(function: Callable[..., Any], what: str) -> str | None:
+    """Why ``function`` cannot be called as ``function(y_true, y_pred)``, or None."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(object(), object())
+    except TypeError as error:
+        shown = f"{getattr(function, '__name__', what)}{signature}"
+        return (
+            f"{shown} cannot be called as {what}(y_true, y_pred) ({error}); "
+            "take exactly two positional arguments, any others with defaults"
+        )
+    return None
+
+
+def _check_base(target: Any, kind: str) -> CheckResult:
+    base = keras_base(kind)
+    _, _, public = _BASES[kind]
+    if inspect.isclass(target):
+        if base is not None and issubclass(target, base):
+            return CheckResult("base_class", PASS, f"subclass of {public}")
+        return CheckResult(
+            "base_class",
+            FAIL,
+            f"{target.__qualname__} is not a subclass of {public}; "
+            f"declare it as `class {target.__name__}({public})`",
+        )
+    if kind in ("loss", "metric") and callable(target):
+        problem = _pair_signature(target, kind)
+        if problem:
+            return CheckResult("base_class", FAIL, problem)
+        return CheckResult("base_class", PASS, f"plain {kind} function fn(y_true, y_pred)")
+    return CheckResult(
+        "base_class",
+        FAIL,
+        f"a {kind} must be a subclass of {public}; got {target!r} "
+        f"({type(target).__name__}). Register the class instead",
+    )
+
+
+def _check_methods(target: Any, kind: str) -> CheckResult:
+    base = keras_base(kind)
+    if not inspect.isclass(target) or base is None or not issubclass(target, base):
+        return CheckResult("required_methods", SKIPPED, "not a Keras class")
+    missing = [
+        required
+        for required in _REQUIRED[kind]
+        if not any(_implemented(target, base, name) for name in required.split("|"))
+    ]
+    if missing:
+        names = ", ".join(m.split("|")[0] for m in missing)
+        hints = "; ".join(_HOW[m] for m in missing)
+        return CheckResult(
+            "required_methods",
+            FAIL,
+            f"{target.__qualname__} does not implement {names} (the {base.__name__} base "
+            f"only raises NotImplementedError); add {hints}",
+        )
+    if kind == "metric":
+        try:
+            parameters = inspect.signature(target.update_state).parameters
+        except (TypeError, ValueError):
+            parameters = {}
+        if parameters and not (
+            "sample_weight" in parameters
+            or any(p.kind == p.VAR_KEYWORD for p in parameters.values())
+        ):
+            return CheckResult(
+                "required_methods",
+                FAIL,
+                f"{target.__qualname__}.update_state{inspect.signature(target.update_state)} "
+                "has no sample_weight argument, but compile() passes one; use "
+                "update_state(self, y_true, y_pred, sample_weight=None)",
+            )
+    if kind == "loss":
+        # target.call is unbound: (self, y_true, y_pred) must bind three arguments.
+        try:
+            inspect.signature(target.call).bind(object(), object(), object())
+        except TypeError as error:
+            return CheckResult(
+                "required_methods",
+                FAIL,
+                f"{target.__qualname__}.call{inspect.signature(target.call)} cannot be "
+                f"called as call(y_true, y_pred) ({error})",
+            )
+        except ValueError:
+            pass
+    return CheckResult("required_methods", PASS, ", ".join(_REQUIRED[kind]).replace("|", "/"))
+
+
+def _check_config_coverage(target: Any, kind: str) -> CheckResult:
+    base = keras_base(kind)
+    if not inspect.isclass(target) or base is None or not issubclass(target, base):
+        return CheckResult("config_covers_init", SKIPPED, "not a Keras class")
+    own = [p.name for p in _init_parameters(target)]
+    known_to_base: set[str] = set()
+    for cls in base.__mro__:
+        if "__init__" in cls.__dict__:
+            known_to_base |= {p.name for p in _init_parameters(cls)}
+    extra = [name for name in own if name not in known_to_base]
+    owner = _owner(target, "get_config")
+    if extra and owner in base.__mro__:
+        listed = ", ".join(repr(name) for name in extra)
+        return CheckResult(
+            "config_covers_init",
+            FAIL,
+            f"{target.__qualname__}.__init__ takes {listed}, but get_config() is "
+            f"{owner.__name__}.get_config, which does not return them: a saved model would "
+            f"reload with the defaults. Add get_config() returning "
+            f"{{**super().get_config(), {', '.join(f'{n!r}: self.{n}' for n in extra)}}}",
+        )
+    detail = "get_config is the base's and no new arguments" if not extra else "own get_config"
+    return CheckResult("config_covers_init", PASS, detail)
+
+
+def structural_report(target: Any, kind: str, subject: str | None = None) -> Report:
+    """Run the structural checks on a class or function registered as ``kind``.
+
+    Example:
+        >>> import keras
+        >>> class NoCall(keras.losses.Loss):
+        ...     pass
+        >>> report = structural_report(NoCall, "loss")
+        >>> report.ok, report["required_methods"].outcome
+        (False, 'fail')
+    """
+    report = Report(subject or getattr(target, "__qualname__", repr(target)), kind)
+    for check in (_check_base, _check_methods, _check_config_coverage):
+        started = time.perf_counter()
+        result = check(target, kind)
+        result.seconds = time.perf_counter() - started
+        report.add(result)
+        if check is _check_base and result.outcome == FAIL:
+            break
+    return report

@@ -6,10 +6,13 @@ STAMP := $(VENV)/.kreg-installed
 
 .PHONY: install demo test lint format bench clean
 
-$(STAMP): pyproject.toml
+CONTRIB := plugins/kreg-contrib
+LINTED := kreg tests benchmarks examples plugins
+
+$(STAMP): pyproject.toml $(CONTRIB)/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test]' -e $(CONTRIB)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -18,15 +21,15 @@ demo: install
 	$(PY) examples/demo.py
 
 lint: install
-	$(VENV)/bin/ruff check kreg tests benchmarks examples
-	$(VENV)/bin/ruff format --check kreg tests benchmarks examples
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 
 test: install lint
-	$(PY) -m pytest kreg tests
+	$(PY) -m pytest kreg tests $(CONTRIB)
 
 format: install
-	$(VENV)/bin/ruff format kreg tests benchmarks examples
-	$(VENV)/bin/ruff check --fix kreg tests benchmarks examples
+	$(VENV)/bin/ruff format $(LINTED)
+	$(VENV)/bin/ruff check --fix $(LINTED)
 
 bench: install
 	$(PY) benchmarks/run.py

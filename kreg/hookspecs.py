@@ -1,7 +1,8 @@
 """The four hooks a kreg plugin implements.
 
 Each hook receives one argument, ``register``: call it once per component.
-Its signature is ``register(obj, name=None, *, aliases=(), example=None, tags=())``:
+Its signature is ``register(obj, name=None, *, aliases=(), example=None, tags=(),
+legacy_aliases=())``:
 
 - ``obj``: a class, a plain function ``fn(y_true, y_pred)`` (losses and
   metrics), or a lazy ``"module:attr"`` string imported on first use.
@@ -9,8 +10,12 @@ Its signature is ``register(obj, name=None, *, aliases=(), example=None, tags=()
   function name (lower case for optimizers).
 - ``aliases``: other spellings that resolve to it.
 - ``example``: a zero-argument callable returning ``(y_true, y_pred)`` sample
-  arrays that suit the component (used by contract checks).
-- ``tags``: free-form words shown by ``kreg list`` and usable for filtering.
+  arrays that suit the component, or a dict ``{"y_true", "y_pred", "config"}``
+  whose ``config`` holds constructor arguments (used by the contract checks).
+- ``tags``: free-form words shown by ``kreg show``; ``not-streaming`` (metrics)
+  and ``batch-dependent`` (losses) exempt a component from checks that cannot
+  hold for it by design.
+- ``legacy_aliases``: old spellings that resolve with a ``DeprecationWarning``.
 """
 
 from __future__ import annotations

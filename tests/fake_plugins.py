@@ -103,6 +103,32 @@ UNKNOWN_HOOK = """
 """
 
 
+SHAKY = """
+    import kreg
+
+
+    def wrong_signature(y_true):
+        return y_true
+
+
+    @kreg.hookimpl
+    def register_losses(register):
+        register("shaky_impl:NotALoss", name="scaled_mae")
+
+    @kreg.hookimpl
+    def register_metrics(register):
+        register(wrong_signature, name="half_metric")
+"""
+
+SHAKY_IMPL = '''
+    class NotALoss:
+        """Looks like a loss, but is no keras.losses.Loss."""
+
+        def __call__(self, y_true, y_pred):
+            return 0.0
+'''
+
+
 ALL = {
     # plugin name: (distribution, module, code)
     "acme": ("acme-kreg", "acme_plugin", GOOD_PLUGIN),
@@ -111,8 +137,14 @@ ALL = {
     "huber_thief": ("thief-kreg", "huber_thief_plugin", HUBER_THIEF),
     "bad_register": ("bad-register-kreg", "bad_register_plugin", BAD_REGISTER),
     "unknown_hook": ("unknown-hook-kreg", "unknown_hook_plugin", UNKNOWN_HOOK),
+    # Sorts before "acme", so its broken scaled_mae would win the name if it were not rejected.
+    "aaa_shaky": ("shaky-kreg", "shaky_plugin", SHAKY),
 }
-SUPPORT_MODULES = {"acme_losses": GOOD_PLUGIN_CODE, "huber_thief_impl": HUBER_THIEF_IMPL}
+SUPPORT_MODULES = {
+    "acme_losses": GOOD_PLUGIN_CODE,
+    "huber_thief_impl": HUBER_THIEF_IMPL,
+    "shaky_impl": SHAKY_IMPL,
+}
 
 
 def build_site(root: Path) -> Path:

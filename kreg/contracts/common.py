@@ -102,11 +102,23 @@ def same_config_value(a: Any, b: Any) -> bool:
     return a == b
 
 
-def config_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
-    """Keys whose values differ between two configs, as ``key: a -> b`` texts."""
-    keys = list(dict.fromkeys([*a, *b]))
-    return [
-        f"{k}: {a.get(k, '<missing>')!r} -> {b.get(k, '<missing>')!r}"
-        for k in keys
-        if not same_config_value(a.get(k, "<missing>"), b.get(k, "<missing>"))
-    ]
+def config_differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:
+    """Keys whose values differ between two configs, as ``key: a -> b`` texts.
+
+    Example:
+        >>> config_differences({"opt": {"class_name": "adam"}}, {"opt": {"class_name": "Adam"}})
+        ["opt.class_name: 'adam' -> 'Adam'"]
+    """
+    found = []
+    for key in dict.fromkeys([*a, *b]):
+        left, right = a.get(key, "<missing>"), b.get(key, "<missing>")
+        if isinstance(left, dict) and isinstance(right, dict):
+            found.extend(config_differences(left, right, f"{prefix}{key}."))
+        elif not same_config_value(left, right):
+            found.append(f"{prefix}{key}: {_short(left)} -> {_short(right)}")
+    return found
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

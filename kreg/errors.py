@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "AmbiguousComponentError",
+    "CellError",
     "ComponentLoadError",
     "ConfigError",
     "ContractError",
@@ -132,3 +133,19 @@ class ContractError(KregError, TypeError):
     def __init__(self, message: str, report: object = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class CellError(KregError, ValueError):
+    """A ``%%kcompile`` cell that kreg refuses, with the line and column to fix.
+
+    Example:
+        >>> error = CellError("unknown key 'epoch'", 3, 1)
+        >>> str(error), error.line
+        ("line 3, column 1: unknown key 'epoch'", 3)
+    """
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(f"line {line}, column {column}: {message}")
+        self.reason = message
+        self.line = line
+        self.column = column

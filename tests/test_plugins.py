@@ -151,6 +151,8 @@ def test_cli_plugins_shows_failures_and_conflicts(plugin_site):
         "huber_thief": "ok",
         "bad_register": "disabled",
         "unknown_hook": "disabled",
+        "aaa_shaky": "disabled",
+        "contrib": "disabled",
     }
 
 

@@ -113,3 +113,12 @@ def test_dice_and_tversky_give_one_loss_per_sample(keras):
         assert keras_class(reduction=None)(y_true, y_pred).shape == (), "Keras's own is one number"
         with_axis = kreg.get(name, axis=(1, 2), reduction=None)(y_true, y_pred)
         np.testing.assert_allclose(with_axis, explicit, rtol=1e-6)
+
+
+def test_check_reports_an_entry_whose_module_cannot_be_imported():
+    from kreg.registry import Entry
+
+    entry = Entry("ghost", "loss", "no_such_module_anywhere:Ghost", "ghosts")
+    report = kreg.check(entry)
+    assert not report.ok and report.names() == ["import"]
+    assert "no_such_module_anywhere" in report["import"].message

@@ -60,7 +60,11 @@ def check(
     if isinstance(obj_or_name, Entry):
         entry = obj_or_name
         report = Report(f"{entry.kind} {entry.qualified_name!r}", entry.kind)
-        report.results.extend(entry.structural_report().results)
+        try:
+            report.results.extend(entry.structural_report().results)
+        except KregError as error:  # the plugin's module cannot be imported
+            report.add(CheckResult("import", FAIL, str(error)))
+            return report
         if report.ok and behaviour:
             from kreg.contracts.subject import subject_for_entry
 

@@ -128,7 +128,9 @@ def check_loss(subject: Subject, report: Report) -> None:
         def check() -> str:
             loss = subject.make()
             eager = loss(y_true, y_pred)
-            traced = tf.function(lambda a, b: loss(a, b), jit_compile=jit, reduce_retracing=True)
+            traced = tf.function(
+                lambda a, b: loss(a, b), jit_compile=jit, reduce_retracing=True, autograph=False
+            )
             try:
                 got = traced(tf.constant(y_true), tf.constant(y_pred))
             except Exception as error:

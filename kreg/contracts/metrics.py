@@ -113,7 +113,7 @@ def check_metric(subject: Subject, report: Report) -> None:
     def graph() -> str:
         metric = subject.make()
 
-        @tf.function
+        @tf.function(autograph=False)  # as Keras calls metrics: Python `if` is not converted
         def step(a: Any, b: Any) -> Any:
             metric.update_state(a, b)
             return metric.result()

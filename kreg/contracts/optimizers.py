@@ -143,7 +143,14 @@ def check_optimizer(subject: Subject, report: Report) -> None:
                 f"{_rate(optimizer):g}, but the schedule gives {expected:g}; use "
                 "self.learning_rate (which follows the schedule), not a copy made in __init__"
             )
-        return f"learning_rate follows the schedule ({expected:g} after 3 steps)"
+        constant = applied(subject.make(learning_rate=float(rates(0))), _GRADIENTS)
+        if all(close(a, b) for a, b in zip(after, constant)):
+            raise CheckFailed(
+                f"the updates with a decaying schedule equal those with a constant "
+                f"learning_rate={float(rates(0)):g}: update_step ignores the schedule; use its "
+                "learning_rate argument (or self.learning_rate), not a value copied in __init__"
+            )
+        return f"updates follow the schedule (learning_rate {expected:g} after 3 steps)"
 
     def checkpoint() -> str:
         optimizer, variables = subject.make(), _variables()

@@ -140,6 +140,12 @@ def check_config_roundtrip(subject: Subject, value: Callable[[Any], Any]) -> str
     try:
         clone = type(instance).from_config(dict(config))
     except Exception as error:
+        if not subject.from_registry and inspect.isfunction(subject.target):
+            raise CheckWarning(
+                f"from_config cannot find the function {subject.target.__name__!r} "
+                f"({describe(error)}); register it with "
+                "@keras.saving.register_keras_serializable() so a saved model reloads it"
+            ) from error
         raise CheckFailed(
             f"from_config(get_config()) raised {describe(error)}; __init__ must accept every "
             "key get_config() returns (pass name= and dtype= on to super().__init__)"
@@ -163,7 +169,8 @@ def _compare_values(value: Callable[[Any], Any], original: Any, clone: Any) -> s
     if not close(expected, got):
         raise CheckFailed(
             f"the rebuilt object computes {got} where the original computed {expected}; "
-            "some state set in __init__ is missing from get_config()"
+            "some state set in __init__ is missing from get_config(), or another class is "
+            "registered with Keras under the same name"
         )
     return "; values equal"
 

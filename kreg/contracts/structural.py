@@ -191,25 +191,34 @@ def _check_config_coverage(target: Any, kind: str) -> CheckResult:
     base = keras_base(kind)
     if not inspect.isclass(target) or base is None or not issubclass(target, base):
         return CheckResult("config_covers_init", SKIPPED, "not a Keras class")
-    own = [p.name for p in _init_parameters(target)]
-    known_to_base: set[str] = set()
-    for cls in base.__mro__:
-        if "__init__" in cls.__dict__:
-            known_to_base |= {p.name for p in _init_parameters(cls)}
-    extra = [name for name in own if name not in known_to_base]
     owner = _owner(target, "get_config")
-    if extra and owner in base.__mro__:
-        listed = ", ".join(repr(name) for name in extra)
+    # The class that introduced each __init__ argument (the most basic one taking it): a
+    # get_config inherited from a strict ancestor of that class cannot know the argument.
+    introduced: dict[str, type] = {}
+    for cls in target.__mro__:
+        if "__init__" in cls.__dict__:
+            for parameter in _init_parameters(cls):
+                introduced[parameter.name] = cls
+    own = [p.name for p in _init_parameters(target)]
+    unknown = [
+        name
+        for name in own
+        if name in introduced
+        and owner is not None
+        and owner is not introduced[name]
+        and owner in introduced[name].__mro__
+    ]
+    if unknown:
+        listed = ", ".join(repr(name) for name in unknown)
         return CheckResult(
             "config_covers_init",
             FAIL,
             f"{target.__qualname__}.__init__ takes {listed}, but get_config() is "
             f"{owner.__name__}.get_config, which does not return them: a saved model would "
             f"reload with the defaults. Add get_config() returning "
-            f"{{**super().get_config(), {', '.join(f'{n!r}: self.{n}' for n in extra)}}}",
+            f"{{**super().get_config(), {', '.join(f'{n!r}: self.{n}' for n in unknown)}}}",
         )
-    detail = "get_config is the base's and no new arguments" if not extra else "own get_config"
-    return CheckResult("config_covers_init", PASS, detail)
+    return CheckResult("config_covers_init", PASS, f"get_config is {owner.__qualname__}'s")
 
 
 def structural_report(target: Any, kind: str, subject: str | None = None) -> Report:

@@ -1,0 +1,258 @@
+"""The ``%%kcompile`` cell grammar, parsed with :mod:`ast` and never evaluated.
+
+A cell body is ``key = value`` lines (a value may continue inside brackets;
+``#`` comments). Values are literals (numbers, strings, lists, tuples, dicts,
+``None``/``True``/``False``, unary minus), bare names, and calls of bare names
+with literal or nested-call arguments. Everything else (attributes,
+subscripts, lambdas, operators, comprehensions, f-strings, starred arguments,
+dunder names...) is refused with the line and column. What a name means
+(registry component or user variable) is decided later, by :mod:`kreg.spec`.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from kreg.errors import CellError
+
+COMPILE_KEYS = ("loss", "optimizer", "metrics", "loss_weights", "weighted_metrics")
+FIT_KEYS = (
+    "x",
+    "y",
+    "validation_data",
+    "validation_split",
+    "epochs",
+    "batch_size",
+    "class_weight",
+    "sample_weight",
+    "callbacks",
+    "initial_epoch",
+    "shuffle",
+)
+KEYS = COMPILE_KEYS + FIT_KEYS
+MAX_CELL_CHARACTERS = 100_000
+MAX_DEPTH = 32
+
+_REFUSED = {
+    ast.Attribute: "attribute access (a.b)",
+    ast.Subscript: "indexing (a[b])",
+    ast.Lambda: "a lambda",
+    ast.BinOp: "an arithmetic operator",
+    ast.BoolOp: "and/or",
+    ast.Compare: "a comparison",
+    ast.IfExp: "a conditional expression",
+    ast.JoinedStr: "an f-string",
+    ast.NamedExpr: "the walrus operator",
+    ast.ListComp: "a comprehension",
+    ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a generator expression",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.Starred: "a starred expression",
+    ast.Set: "a set",
+    ast.Slice: "a slice",
+}
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where something is in the cell: 1-based line (the magic line is line 1) and column."""
+
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {self.column}"
+
+
+@dataclass(frozen=True)
+class Name:
+    """A bare name: a registry component or a variable of the user's namespace."""
+
+    name: str
+    position: Position
+
+
+@dataclass(frozen=True)
+class Call:
+    """``name(arg, key=value)``: a registry component built with arguments."""
+
+    name: str
+    args: tuple[Any, ...]
+    kwargs: tuple[tuple[str, Any], ...]
+    position: Position
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """A string in a component position (``loss = "huber"``): a registry name."""
+
+    text: str
+    position: Position
+
+
+@dataclass
+class Cell:
+    """A parsed cell: each key's value tree and where it was written."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    positions: dict[str, Position] = field(default_factory=dict)
+
+
+def parse_cell(body: str, first_line: int = 2) -> Cell:
+    """Parse a ``%%kcompile`` body into a :class:`Cell`, or raise :class:`CellError`.
+
+    ``first_line`` is the cell line the body starts on (2: after the magic line).
+
+    Example:
+        >>> cell = parse_cell("loss = huber(delta=1.5)\\nepochs = 3")
+        >>> cell.values["loss"].name, dict(cell.values["loss"].kwargs), cell.values["epochs"]
+        ('huber', {'delta': 1.5}, 3)
+    """
+    if len(body) > MAX_CELL_CHARACTERS:
+        raise CellError(
+            f"the cell has {len(body):,} characters; kreg reads at most "
+            f"{MAX_CELL_CHARACTERS:,}. Pass big values as variables (x = x_train).",
+            first_line,
+            1,
+        )
+    try:
+        tree = ast.parse(body, mode="exec")
+    except SyntaxError as error:
+        line = (error.lineno or 1) + first_line - 1
+        raise CellError(
+            f"not a `key = value` line ({error.msg})", line, error.offset or 1
+        ) from None
+    except (ValueError, RecursionError, MemoryError, OverflowError) as error:
+        raise CellError(
+            f"the cell cannot be read ({type(error).__name__}: {str(error)[:120]})",
+            first_line,
+            1,
+        ) from None
+    cell = Cell()
+    for statement in tree.body:
+        key, value_node = _assignment(statement, first_line)
+        position = _position(statement, first_line)
+        if key in cell.values:
+            raise CellError(
+                f"{key!r} is set twice (first on {cell.positions[key]}); keep one",
+                position.line,
+                position.column,
+            )
+        cell.values[key] = _value(value_node, first_line, 0)
+        cell.positions[key] = position
+    return cell
+
+
+def _position(node: ast.AST, first_line: int) -> Position:
+    return Position(getattr(node, "lineno", 1) + first_line - 1, getattr(node, "col_offset", 0) + 1)
+
+
+def _assignment(statement: ast.stmt, first_line: int) -> tuple[str, ast.expr]:
+    position = _position(statement, first_line)
+    if not isinstance(statement, ast.Assign):
+        what = type(statement).__name__.lower()
+        raise CellError(
+            f"only `key = value` lines are allowed, not a {what} statement",
+            position.line,
+            position.column,
+        )
+    if len(statement.targets) != 1 or not isinstance(statement.targets[0], ast.Name):
+        raise CellError(
+            "write one `key = value` per line, with a plain key on the left",
+            position.line,
+            position.column,
+        )
+    key = statement.targets[0].id
+    if key not in KEYS:
+        from kreg.names import suggest
+
+        close = suggest(key, {k: k for k in KEYS}, limit=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise CellError(
+            f"unknown key {key!r}.{hint} Keys: {', '.join(KEYS)}", position.line, position.column
+        )
+    return key, statement.value
+
+
+def _value(node: ast.expr, first_line: int, depth: int) -> Any:
+    position = _position(node, first_line)
+    if depth > MAX_DEPTH:
+        raise CellError(
+            f"values nest more than {MAX_DEPTH} levels deep", position.line, position.column
+        )
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, (bool, int, float, str)) or node.value is None:
+            return node.value
+        raise CellError(
+            f"{type(node.value).__name__} literals are not allowed",
+            position.line,
+            position.column,
+        )
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        operand = node.operand
+        if isinstance(operand, ast.Constant) and type(operand.value) in (int, float):
+            return -operand.value if isinstance(node.op, ast.USub) else operand.value
+        raise CellError("a sign may only precede a number", position.line, position.column)
+    if isinstance(node, ast.Name):
+        _check_name(node.id, position)
+        return Name(node.id, position)
+    if isinstance(node, (ast.List, ast.Tuple)):
+        items = [_value(item, first_line, depth + 1) for item in node.elts]
+        return items if isinstance(node, ast.List) else tuple(items)
+    if isinstance(node, ast.Dict):
+        result = {}
+        for key_node, value_node in zip(node.keys, node.values):
+            if key_node is None:
+                raise CellError("`**` unpacking is not allowed", position.line, position.column)
+            key = _value(key_node, first_line, depth + 1)
+            if not isinstance(key, (str, int, float, bool, Name)):
+                key_position = _position(key_node, first_line)
+                raise CellError(
+                    "dict keys must be strings, numbers or output names",
+                    key_position.line,
+                    key_position.column,
+                )
+            result[key.name if isinstance(key, Name) else key] = _value(
+                value_node, first_line, depth + 1
+            )
+        return result
+    if isinstance(node, ast.Call):
+        return _call(node, first_line, depth, position)
+    what = _REFUSED.get(type(node), f"a {type(node).__name__} expression")
+    raise CellError(
+        f"{what} is not allowed: kreg never runs code from the cell. Compute it in a "
+        "normal cell first and pass the variable (x = x_train)",
+        position.line,
+        position.column,
+    )
+
+
+def _call(node: ast.Call, first_line: int, depth: int, position: Position) -> Call:
+    if not isinstance(node.func, ast.Name):
+        what = _REFUSED.get(type(node.func), "this call")
+        raise CellError(
+            f"only registry components can be called (huber(delta=1.5)); {what} is not allowed",
+            position.line,
+            position.column,
+        )
+    _check_name(node.func.id, position)
+    args = tuple(_value(arg, first_line, depth + 1) for arg in node.args)
+    kwargs = []
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            raise CellError("`**` unpacking is not allowed", position.line, position.column)
+        _check_name(keyword.arg, position)
+        kwargs.append((keyword.arg, _value(keyword.value, first_line, depth + 1)))
+    return Call(node.func.id, args, tuple(kwargs), position)
+
+
+def _check_name(name: str, position: Position) -> None:
+    if name.startswith("__") or name.startswith("_"):
+        raise CellError(
+            f"names starting with '_' ({name!r}) are not allowed", position.line, position.column
+        )

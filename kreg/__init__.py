@@ -25,6 +25,9 @@ from kreg.import_hook import when_imported
 
 __version__ = "0.1.0"
 
+last_run = None
+"""The :class:`~kreg.train.Run` of the latest ``%%kcompile`` cell in this process."""
+
 __all__ = [
     "AmbiguousComponentError",
     "ComponentLoadError",
@@ -37,6 +40,7 @@ __all__ = [
     "entries",
     "get",
     "hookimpl",
+    "load_ipython_extension",
     "lookup",
     "plugins",
     "prefer",
@@ -56,12 +60,29 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'kreg' has no attribute {name!r}")
 
 
+def load_ipython_extension(shell: object) -> None:
+    """``%load_ext kreg``: register ``%%kcompile``, ``%kreg`` and cell completion.
+
+    Example (in IPython)::
+
+        %load_ext kreg
+    """
+    from kreg.notebook.magics import load_ipython_extension as load
+
+    load(shell)
+
+
 def _register_keras_objects() -> None:
     import sys
 
     module = sys.modules.get("kreg.keras_objects")
     if module is not None and not hasattr(module, "on_keras_imported"):
         return  # kreg.keras_objects is importing Keras itself and finishes the job at its end
+    from kreg import api
+
+    if api._building:
+        api._keras_pending = True  # a plugin imported Keras while loading: reload() finishes
+        return
     from kreg.keras_objects import on_keras_imported
 
     on_keras_imported()

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from kreg.plugin_manager import PluginInfo
     from kreg.registry import Candidate, Entry, Registry
 
-_lock = threading.Lock()
+_lock = threading.RLock()
+_building = False  # True while plugins are being loaded (their imports may import Keras)
+_keras_pending = False  # Keras finished importing during a build: register plugins after it
 _registry: Registry | None = None
 _plugins: list[PluginInfo] = []
 _cache: dict[tuple[str, str | None], Candidate] = {}
@@ -29,6 +31,13 @@ def registry() -> Registry:
         'optimizer'
     """
     if _registry is None:
+        if _building:
+            from kreg.errors import RegistrationError
+
+            raise RegistrationError(
+                "a plugin used the kreg registry while kreg was still loading plugins; "
+                "register components in the hooks without calling kreg.get/lookup there"
+            )
         reload()
     assert _registry is not None
     return _registry
@@ -45,13 +54,17 @@ def reload() -> Registry:
         >>> kreg.reload().resolve("sgd").entry.plugin
         'keras'
     """
-    global _registry, _plugins, _cache
+    global _registry, _plugins, _cache, _building, _keras_pending
     from kreg.plugin_manager import load_plugins
     from kreg.registry import Registry
 
     with _lock:
         fresh = Registry()
-        infos = load_plugins(fresh)
+        _building = True
+        try:
+            infos = load_plugins(fresh)
+        finally:
+            _building = False
         for choice in filter(
             None, (p.strip() for p in os.environ.get("KREG_PREFER", "").split(","))
         ):
@@ -60,6 +73,12 @@ def reload() -> Registry:
             except (UnknownComponentError, LookupError) as error:
                 warn_caller(f"KREG_PREFER: ignoring {choice!r}: {error}")
         _registry, _plugins, _cache = fresh, infos, fresh.cache
+    if _keras_pending:
+        # A plugin imported Keras while it was loading; kreg's import hook waited until now.
+        _keras_pending = False
+        from kreg.keras_objects import on_keras_imported
+
+        on_keras_imported()
     return fresh
 
 

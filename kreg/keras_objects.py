@@ -299,17 +299,16 @@ def on_keras_imported() -> None:
     """Register every plugin's classes and functions with Keras (import-time hook).
 
     Runs once Keras (and TensorFlow) have finished importing in a process that
-    imported kreg, so models saved with plugin components load without
-    ``custom_objects``. A plugin whose code fails to import is skipped here; the
-    failure shows when its component is asked for.
+    imported kreg, and again after each :func:`kreg.reload`, so models saved with
+    plugin components load without ``custom_objects``. A plugin whose code fails
+    to import is skipped here; the failure shows when its component is asked for.
     """
     global _registered
-    if _registered:
-        return
-    _registered = True
     from kreg import api
 
-    repair_builtin_classes()
+    if not _registered:
+        _registered = True
+        repair_builtin_classes()
     for entry in api.registry().entries_list:
         if entry.plugin != "keras":
             try:

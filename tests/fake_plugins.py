@@ -129,6 +129,25 @@ SHAKY_IMPL = '''
 '''
 
 
+EAGER = '''
+    import keras  # imports Keras (and TensorFlow) while kreg is loading plugins
+
+    import kreg
+
+
+    class EagerLoss(keras.losses.Loss):
+        """A loss class defined in the hook module itself."""
+
+        def call(self, y_true, y_pred):
+            return keras.ops.mean(keras.ops.abs(y_true - y_pred), axis=-1)
+
+
+    @kreg.hookimpl
+    def register_losses(register):
+        register(EagerLoss)
+'''
+
+
 ALL = {
     # plugin name: (distribution, module, code)
     "acme": ("acme-kreg", "acme_plugin", GOOD_PLUGIN),
@@ -139,6 +158,7 @@ ALL = {
     "unknown_hook": ("unknown-hook-kreg", "unknown_hook_plugin", UNKNOWN_HOOK),
     # Sorts before "acme", so its broken scaled_mae would win the name if it were not rejected.
     "aaa_shaky": ("shaky-kreg", "shaky_plugin", SHAKY),
+    "eager": ("eager-kreg", "eager_plugin", EAGER),
 }
 SUPPORT_MODULES = {
     "acme_losses": GOOD_PLUGIN_CODE,

@@ -153,6 +153,7 @@ def test_cli_plugins_shows_failures_and_conflicts(plugin_site):
         "unknown_hook": "disabled",
         "aaa_shaky": "disabled",
         "contrib": "disabled",
+        "eager": "disabled",
     }
 
 
@@ -209,3 +210,24 @@ def test_all_four_hooks_register_their_kind(tmp_path, monkeypatch):
         monkeypatch.undo()
         sys.modules.pop("four_plugin", None)
         kreg.reload()
+
+
+def test_a_plugin_that_imports_keras_while_loading_does_not_deadlock(plugin_site):
+    code = (
+        "import sys, kreg\n"
+        "assert 'keras' not in sys.modules\n"
+        "loss = kreg.get('eager_loss')\n"
+        "import keras\n"
+        "assert keras.saving.get_registered_object('eager>EagerLoss') is type(loss)\n"
+        "print(type(loss).__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=subprocess_env(plugin_site, KREG_PLUGINS="eager"),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "EagerLoss"

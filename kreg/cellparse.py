@@ -32,6 +32,7 @@ FIT_KEYS = (
     "shuffle",
 )
 KEYS = COMPILE_KEYS + FIT_KEYS
+STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
 MAX_CELL_CHARACTERS = 100_000
 MAX_DEPTH = 32
 

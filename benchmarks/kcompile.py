@@ -1,0 +1,161 @@
+"""%%kcompile against plain Keras, and the live view against its peers, in one process.
+
+benchmarks/run.py runs this inside a real Jupyter kernel (``%run``), where users
+run it: plain Keras's default progress bar and every live view publish to the
+notebook as they would there. Prints one JSON object (medians over repeats).
+Every variant trains the same model from the same initial weights on the same
+data with the same shuffling seed, so final losses must agree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import keras
+import numpy as np
+from IPython.core.interactiveshell import InteractiveShell
+
+SAMPLES, FEATURES, EPOCHS, BATCH = 32_000, 16, 3, 32
+VIEW_EPOCHS = 10  # the live-view rows: long enough that a few redraws happen
+
+
+def data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(SAMPLES, FEATURES)).astype("float32")
+    y = (x[:, :1] * 2 - x[:, 1:2] + 0.1 * rng.normal(size=(SAMPLES, 1))).astype("float32")
+    return x, y
+
+
+def mlp() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return keras.Sequential(
+        [keras.Input((FEATURES,)), keras.layers.Dense(32, activation="relu"), keras.layers.Dense(1)]
+    )
+
+
+def cnn() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    return keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            keras.layers.Conv2D(32, 3, activation="relu"),
+            keras.layers.Conv2D(32, 3, activation="relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(1),
+        ]
+    )
+
+
+def plain(build, x, y) -> tuple[float, float]:
+    """Keras defaults: compile(loss, optimizer) and fit() with its default progress bar."""
+    model = build()
+    model.compile(loss="mse", optimizer="adam")
+    keras.utils.set_random_seed(1)
+    started = time.perf_counter()
+    history = model.fit(x, y, epochs=EPOCHS, batch_size=BATCH)
+    return time.perf_counter() - started, history.history["loss"][-1]
+
+
+def kcompile(shell, build, x, y, flags: str = "") -> tuple[float, float]:
+    shell.user_ns.update(model=build(), x_train=x, y_train=y)
+    keras.utils.set_random_seed(1)
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        shell.run_cell_magic(
+            "kcompile",
+            f"model -o run {flags}",
+            f"loss = mse\noptimizer = adam\nx = x_train\ny = y_train\nepochs = {EPOCHS}\n"
+            f"batch_size = {BATCH}",
+        )
+    return time.perf_counter() - started, shell.user_ns["run"].history["loss"][-1]
+
+
+def with_view(build, x, y, plot: bool) -> tuple[float, float]:
+    """%%kcompile's own settings, through kreg.train with the notebook-mode view forced on."""
+    from kreg import train
+    from kreg.cellparse import parse_cell
+    from kreg.spec import resolve_cell
+
+    model = build()
+    namespace = {"x_train": x, "y_train": y}
+    cell = "loss = mse\noptimizer = adam\nx = x_train\ny = y_train\n"
+    spec = resolve_cell(
+        parse_cell(cell + f"epochs = {VIEW_EPOCHS}\nbatch_size = {BATCH}"), namespace
+    )
+    options = train.Options(plot=plot)
+    keras.utils.set_random_seed(1)
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        run = train.train(model, spec, options, train.place("default", model))
+    return time.perf_counter() - started, run.history["loss"][-1]
+
+
+def median(results: list[tuple[float, float]]) -> dict[str, float]:
+    times = [t for t, _ in results]
+    return {
+        "median": statistics.median(times),
+        "min": min(times),
+        "max": max(times),
+        "loss": results[-1][1],
+    }
+
+
+def main() -> None:
+    repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    shell = InteractiveShell.instance()
+    started = time.perf_counter()
+    shell.run_line_magic("load_ext", "kreg")
+    load_ext = time.perf_counter() - started
+    x, y = data()
+    rng = np.random.default_rng(1)
+    images = rng.normal(size=(2048, 16, 16, 3)).astype("float32")
+    targets = images.mean(axis=(1, 2, 3))[:, None].astype("float32")
+    plain(mlp, x[:64], y[:64])  # warm up TensorFlow once
+    results: dict[str, dict[str, float]] = {"load_ext_seconds": {"median": load_ext}}
+    runs = {
+        "mlp_plain": lambda: plain(mlp, x, y),
+        "mlp_kcompile": lambda: kcompile(shell, mlp, x, y),
+        "cnn_plain": lambda: plain(cnn, images, targets),
+        "cnn_kcompile": lambda: kcompile(shell, cnn, images, targets),
+    }
+    from livelossplot import PlotLossesKeras
+    from tqdm.keras import TqdmCallback
+
+    def peer(callback_factory):
+        def run() -> tuple[float, float]:
+            model = mlp()
+            model.compile(loss="mse", optimizer="adam", steps_per_execution=SAMPLES // BATCH)
+            keras.utils.set_random_seed(1)
+            begun = time.perf_counter()
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+            ):
+                history = model.fit(
+                    x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0, callbacks=callback_factory()
+                )
+            return time.perf_counter() - begun, history.history["loss"][-1]
+
+        return run
+
+    runs["peer_none"] = peer(lambda: [])
+    runs["peer_livelossplot"] = peer(lambda: [PlotLossesKeras()])
+    runs["peer_tqdm"] = peer(lambda: [TqdmCallback(verbose=1)])
+    runs["view_off"] = lambda: with_view(mlp, x, y, plot=False)
+    runs["view_on"] = lambda: with_view(mlp, x, y, plot=True)
+    for name, run in runs.items():
+        results[name] = median([run() for _ in range(repeat)])
+    print("KREG-BENCH " + json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

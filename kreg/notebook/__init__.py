@@ -1,0 +1,1 @@
+"""The notebook layer: the %%kcompile and %kreg magics, the live view, completion."""

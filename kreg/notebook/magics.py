@@ -1,0 +1,226 @@
+"""``%%kcompile`` and ``%kreg``: IPython magics that parse, display and delegate.
+
+Loading them (``%load_ext kreg``) imports no TensorFlow; the first cell that
+trains does. Every user error is an IPython ``UsageError`` naming the line and
+column, shown without a traceback, and raised before the model is touched.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from kreg.cellparse import STRATEGIES, parse_cell
+from kreg.errors import CellError, KregError
+
+
+class HTMLTable:
+    """Rows shown as an HTML table in a notebook and as aligned text elsewhere.
+
+    Example:
+        >>> print(HTMLTable(["NAME", "KIND"], [["huber", "loss"]]))
+        NAME   KIND
+        huber  loss
+    """
+
+    def __init__(self, headers: list[str], rows: list[list[str]], caption: str = "") -> None:
+        self.headers, self.rows, self.caption = headers, rows, caption
+
+    def __str__(self) -> str:
+        from kreg.cli import table
+
+        text = table(self.rows, self.headers, width=200)
+        return f"{self.caption}\n{text}" if self.caption else text
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in self.headers)
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td style='text-align:left'>{html.escape(c)}</td>" for c in row)
+            + "</tr>"
+            for row in self.rows
+        )
+        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+@magics_class
+class KregMagics(Magics):
+    """The magics registered by ``%load_ext kreg``."""
+
+    @magic_arguments()
+    @argument("model", help="name of the Keras model variable")
+    @argument("-o", "--output", help="store the Run in this variable")
+    @argument("--dry-run", action="store_true", help="show the resolved cell; change nothing")
+    @argument("--no-plot", action="store_true", help="progress line only, no live plot")
+    @argument("--strategy", default="auto", help=f"one of {', '.join(STRATEGIES)}")
+    @argument("--mixed-precision", action="store_true", help="float16 on GPU, bfloat16 elsewhere")
+    @argument("--jit", action="store_true", help="compile with XLA")
+    @argument("--no-jit", action="store_true", help="never compile with XLA")
+    @argument("--steps-per-execution", default="auto", help="auto or a whole number")
+    @argument("--verbose", default="0", help="Keras's fit verbosity: 0, 1 or 2")
+    @cell_magic
+    def kcompile(self, line: str, cell: str) -> None:
+        """Compile (and train, when the cell sets ``x``) a Keras model from ``key = value`` lines.
+
+        Example (in a notebook)::
+
+            %%kcompile model -o run
+            loss = huber(delta=1.5)
+            optimizer = adam(learning_rate=exponential_decay(
+                initial_learning_rate=0.01, decay_steps=1000, decay_rate=0.9))
+            metrics = [mae, rmse]
+            x = x_train
+            y = y_train
+            epochs = 5
+        """
+        arguments = parse_argstring(self.kcompile, line)
+        options = _options(arguments)
+        try:
+            cell_tree = parse_cell(cell, first_line=2)
+        except CellError as error:
+            raise UsageError(str(error)) from None
+        from kreg.notebook.runner import run_kcompile
+
+        try:
+            run_kcompile(self.shell, arguments.model, cell_tree, options, arguments)
+        except (CellError, KregError) as error:
+            raise UsageError(str(error)) from None
+
+    @line_magic
+    def kreg(self, line: str) -> Any:
+        """``%kreg list [PATTERN] [--kind K] | show NAME | check NAME|--all|--plugin P | plugins``.
+
+        Example (in a notebook)::
+
+            %kreg list *crossentropy*
+            %kreg check huber
+        """
+        from kreg.cli import parser
+
+        try:
+            words = shlex.split(line)
+        except ValueError as error:
+            raise UsageError(f"%kreg: {error}") from None
+        if not words:
+            raise UsageError("%kreg list | show NAME | check NAME | plugins")
+        try:
+            arguments = parser().parse_args(words)
+        except SystemExit:
+            raise UsageError(
+                "%kreg list [PATTERN] [--kind K] | show NAME | check NAME|--all|--plugin P | "
+                "plugins | ui MODEL [X Y] | browse"
+            ) from None
+        try:
+            return _line_command(arguments)
+        except KregError as error:
+            raise UsageError(str(error)) from None
+
+
+def _options(arguments: Any) -> Any:
+    from dataclasses import dataclass
+
+    if arguments.strategy not in STRATEGIES:
+        raise UsageError(
+            f"--strategy must be one of {', '.join(STRATEGIES)}. Received: {arguments.strategy!r}"
+        )
+    if arguments.jit and arguments.no_jit:
+        raise UsageError("give --jit or --no-jit, not both")
+    spe = arguments.steps_per_execution
+    if spe != "auto" and not (spe.isdigit() and int(spe) >= 1):
+        raise UsageError(
+            f"--steps-per-execution must be auto or a whole number >= 1. Received: {spe!r}"
+        )
+    if arguments.verbose not in ("0", "1", "2"):
+        raise UsageError(f"--verbose must be 0, 1 or 2. Received: {arguments.verbose!r}")
+
+    @dataclass
+    class Flags:
+        strategy: str
+        mixed_precision: bool
+        jit: bool | None
+        steps_per_execution: int | str
+        verbose: int
+        plot: bool
+
+    return Flags(
+        strategy=arguments.strategy,
+        mixed_precision=arguments.mixed_precision,
+        jit=True if arguments.jit else False if arguments.no_jit else None,
+        steps_per_execution=int(spe) if spe != "auto" else "auto",
+        verbose=int(arguments.verbose),
+        plot=not arguments.no_plot,
+    )
+
+
+def _line_command(arguments: Any) -> Any:
+    from kreg import api
+
+    if arguments.command == "list":
+        found = api.entries(arguments.kind, arguments.pattern)
+        rows = [[e.name, e.kind, e.plugin, ", ".join(e.aliases[:4]), _summary(e)] for e in found]
+        return HTMLTable(
+            ["name", "kind", "provider", "aliases", "summary"], rows, f"{len(found)} entries"
+        )
+    if arguments.command == "show":
+        from kreg.cli import _entry_json, _signature
+
+        entry = api.lookup(arguments.name, arguments.kind)
+        details = _entry_json(entry)
+        details["signature"] = _signature(entry)
+        rows = [
+            [key, ", ".join(v) if isinstance(v, list) else str(v)] for key, v in details.items()
+        ]
+        return HTMLTable(["field", "value"], rows, entry.qualified_name)
+    if arguments.command == "plugins":
+        rows = [
+            [
+                info.name,
+                info.version or "-",
+                info.status,
+                ", ".join(f"{k}: {v}" for k, v in info.counts.items()),
+                info.error or "",
+            ]
+            for info in api.plugins()
+        ]
+        return HTMLTable(["plugin", "version", "status", "entries", "error"], rows)
+    if arguments.command == "check":
+        from kreg.contracts import check
+
+        if arguments.name and not (arguments.all or arguments.plugin):
+            return check(arguments.name, arguments.kind)
+        wanted = {p.strip() for p in (arguments.plugin or "").split(",") if p.strip()}
+        found = [e for e in api.entries(arguments.kind) if not wanted or e.plugin in wanted]
+        reports = [check(entry) for entry in found]
+        rows = [
+            [
+                r.subject,
+                "ok" if r.ok else "FAILED",
+                "; ".join(f"{c.name}: {c.message}" for c in r.failures),
+            ]
+            for r in reports
+        ]
+        passed = sum(r.ok for r in reports)
+        return HTMLTable(["component", "result", "failures"], rows, f"{passed}/{len(rows)} passed")
+    raise UsageError(f"%kreg {arguments.command} is not available in a notebook")
+
+
+def _summary(entry: Any) -> str:
+    rejection = entry.rejection
+    return f"REJECTED: {rejection}" if rejection else entry.summary
+
+
+def load_ipython_extension(shell: Any) -> None:
+    """Register ``%%kcompile``, ``%kreg`` and cell completion (``%load_ext kreg``)."""
+    shell.register_magics(KregMagics)
+    from kreg.notebook.completer import install
+
+    install(shell)

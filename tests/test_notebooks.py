@@ -1,0 +1,55 @@
+"""The notebooks run headless on a real Jupyter kernel (nbclient), as `make demo` runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from kreg.notebook.headless import execute_notebook
+from tests.conftest import ROOT, subprocess_env
+
+
+def _outputs(notebook, kind: str) -> list:
+    return [o for c in notebook.cells for o in c.get("outputs", []) if o["output_type"] == kind]
+
+
+def test_quickstart_runs_and_trains(tmp_path):
+    notebook, images = execute_notebook(
+        ROOT / "notebooks" / "quickstart.ipynb", tmp_path / "out.ipynb", workdir=tmp_path
+    )
+    assert len(images) == 2 and all(png[:4] == b"\x89PNG" for png in images)
+    assert _outputs(notebook, "error") == []
+    text = "".join(o.get("text", "") for o in _outputs(notebook, "stream"))
+    assert "UsageError: line 2, column 8: 'hubber' is neither" in text, "shown, no traceback"
+    assert "Traceback" not in text
+    assert "kreg: CPU" in text and "steps_per_execution" in text
+    assert "model.compile(" in text and "keras.losses.Huber(delta=1.5)" in text
+    assert (tmp_path / "out.ipynb").exists()
+
+
+def test_writing_a_plugin_runs(tmp_path):
+    notebook, _ = execute_notebook(ROOT / "notebooks" / "writing-a-plugin.ipynb", workdir=tmp_path)
+    assert _outputs(notebook, "error") == []
+    text = "".join(o.get("text", "") for o in _outputs(notebook, "stream"))
+    assert "call() returned shape ()" in text
+    assert "my_plugin:scaled_log_cosh OK" in text
+    assert (tmp_path / "plugin_site" / "my_plugin.py").exists()
+
+
+@pytest.mark.parametrize("target", ["demo"])
+def test_make_demo_writes_the_notebook_and_the_plot(target, tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "demo.py")],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (
+        "build/quickstart.ipynb" in done.stdout and "build/quickstart-training.png" in done.stdout
+    )
+    assert (ROOT / "build" / "quickstart-training.png").read_bytes()[:4] == b"\x89PNG"

@@ -364,6 +364,12 @@ def fit(
                 "lower the learning rate, add clipnorm=1.0 to the optimizer, or check the data "
                 "for NaN/inf"
             )
+        elif len(losses) < arguments.get("epochs", 1) - arguments.get("initial_epoch", 0):
+            stopped = (
+                f"stopped after {len(losses)} complete epoch(s): model.stop_training was set "
+                "(the Stop button or a callback); the model keeps its trained weights"
+            )
+        if stopped is not None:
             on_interrupt(stopped)
     return view.history, stopped
 
@@ -375,11 +381,13 @@ def train(
     placement: Placement,
     model_name: str = "model",
     announce: Callable[[str], None] | None = None,
+    view: Any = None,
 ) -> Run:
     """Compile ``model`` with ``spec`` and fit it if the cell has data; return the :class:`Run`.
 
     ``announce`` receives one line naming devices, strategy, precision, XLA and
-    steps_per_execution, before training starts.
+    steps_per_execution, before training starts. ``view`` replaces the default
+    :class:`~kreg.notebook.liveplot.LiveView` (the widgets pass their own).
     """
     from kreg.notebook.liveplot import LiveView
 
@@ -431,14 +439,15 @@ def train(
         None if hasattr(spec.fit_args["x"], "cardinality") else 32
     )
     epochs = spec.fit_args.get("epochs", 1)
-    view = LiveView(
-        epochs=epochs,
-        steps_per_epoch=steps,
-        batch_size=batch_size,
-        plot=options.plot,
-        mode=options.view_mode,
-        title=f"{model_name} · {placement.describe()}",
-    )
+    if view is None:
+        view = LiveView(
+            epochs=epochs,
+            steps_per_epoch=steps,
+            batch_size=batch_size,
+            plot=options.plot,
+            mode=options.view_mode,
+            title=f"{model_name} · {placement.describe()}",
+        )
     run.view = view
     started = time.perf_counter()
     history, stopped = fit(model, spec.fit_args, view, options.verbose, view.stopped)

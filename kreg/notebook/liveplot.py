@@ -294,6 +294,9 @@ class LiveView(keras.callbacks.Callback):
         self._figure_panels: list[str] | None = None
         self._artists: dict[str, dict[str, Any]] = {}
         self._tty_line = False
+        self.render_seconds = 0.0  # matplotlib time, mostly off the training thread
+        self._pending: Any = None  # a Future: the PNG being rendered in the background
+        self._executor: Any = None
 
     def _fail(self, exc: BaseException) -> None:
         """Remember the first error and stop all live output (recording goes on)."""
@@ -531,7 +534,10 @@ class LiveView(keras.callbacks.Callback):
         self.finished = True
         if self._t0 is not None:
             self._t_end = time.perf_counter()
-        self._final_output(redraw=True)
+        try:
+            self._final_output(redraw=True)
+        finally:
+            self._stop_background()
 
     def figure_png(self) -> bytes:
         """Render the current state to PNG bytes now, in any mode (also sets :attr:`png`).
@@ -542,6 +548,7 @@ class LiveView(keras.callbacks.Callback):
             >>> view.figure_png().startswith(PNG_MAGIC)
             True
         """
+        self._stop_background()
         self.png = self._render()
         return self.png
 
@@ -550,8 +557,10 @@ class LiveView(keras.callbacks.Callback):
     def _refresh(self, now: float) -> None:
         if self.mode == "off" or self._broken:
             return
-        if self.mode == "notebook" and self.plot and self._plot_throttle.due(now):
-            self._redraw()
+        if self.mode == "notebook" and self.plot:
+            self._publish_finished_render()
+            if self._pending is None and self._plot_throttle.due(now):
+                self._render_in_background()
         if self._line_throttle.due(time.perf_counter()):
             started = time.perf_counter()
             self._show_line(self._progress_text(started), final=False)
@@ -576,7 +585,53 @@ class LiveView(keras.callbacks.Callback):
             self._fail(exc)
         self.draw_seconds += time.perf_counter() - started
 
+    def _render_in_background(self) -> None:
+        """Draw on a worker thread: TensorFlow releases the GIL while it runs a step, so the
+        drawing overlaps training instead of pausing it. The PNG is published from the
+        training thread at the next callback (IPython's display belongs to that thread)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kreg-view")
+        started = time.perf_counter()
+        snapshot = self._snapshot()
+
+        def draw() -> tuple[bytes, float]:
+            begun = time.perf_counter()
+            return self._render(snapshot), time.perf_counter() - begun
+
+        self._pending = self._executor.submit(draw)
+        self.draw_seconds += time.perf_counter() - started
+
+    def _publish_finished_render(self, wait: bool = False) -> None:
+        pending = self._pending
+        if pending is None or not (wait or pending.done()):
+            return
+        self._pending = None
+        started = time.perf_counter()
+        try:
+            png, took = pending.result()
+            self._show_figure(png)
+        except Exception as exc:
+            self._fail(exc)
+            return
+        self.png = png
+        self.render_seconds += took
+        self.redraws += 1
+        ended = time.perf_counter()
+        self.draw_seconds += ended - started
+        self._plot_throttle.done(took, ended)
+
+    def _stop_background(self) -> None:
+        if self._pending is not None and not self._broken:
+            self._publish_finished_render(wait=True)
+        self._pending = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
     def _redraw(self) -> None:
+        self._stop_background()
         started = time.perf_counter()
         try:
             png = self._render()
@@ -587,6 +642,7 @@ class LiveView(keras.callbacks.Callback):
         self.png = png
         ended = time.perf_counter()
         self.draw_seconds += ended - started
+        self.render_seconds += ended - started
         self.redraws += 1
         self._plot_throttle.done(ended - started, ended)
 
@@ -729,27 +785,34 @@ class LiveView(keras.callbacks.Callback):
 
     # -- drawing ---------------------------------------------------------------------------
 
-    def _render(self) -> bytes:
-        """Update the figure's lines from the recorded points and render it to PNG bytes."""
-        panels = self.panels
+    def _snapshot(self) -> dict[str, Any]:
+        """Copy what a drawing needs, so another thread can draw while training goes on."""
+        steps = self._steps() or 1
+        series = {}
+        for panel in self.panels:
+            sampler = self._drawn.get(panel)
+            batch = sampler.xy(steps) if sampler else ([], [])
+            points = {"batch": (list(batch[0]), list(batch[1]))}
+            for role, key in (("epoch", panel), ("val", f"val_{panel}")):
+                finite = [(x, y) for x, y in self._epoch_points.get(key, []) if math.isfinite(y)]
+                points[role] = ([x for x, _ in finite], [y for _, y in finite])
+            series[panel] = points
+        first = float(self._first_epoch or 0)
+        return {"series": series, "first": first, "last": max(float(self.epochs), first + 1.0)}
+
+    def _render(self, snapshot: dict[str, Any] | None = None) -> bytes:
+        """Update the figure's lines from a snapshot (default: now) and render it to PNG bytes."""
+        snapshot = snapshot if snapshot is not None else self._snapshot()
+        series = snapshot["series"]
+        panels = list(series)
         if self.figure is None or self._figure_panels != panels:
             self._build_figure(panels)
-        steps = self._steps() or 1
-        first = float(self._first_epoch or 0)
-        last = max(float(self.epochs), first + 1.0)
         for panel in panels:
             artists = self._artists[panel]
             ax = artists["axes"]
-            right = last
-            for role, key in (("batch", panel), ("epoch", panel), ("val", f"val_{panel}")):
-                if role == "batch":
-                    sampler = self._drawn.get(key)
-                    xs, ys = sampler.xy(steps) if sampler else ([], [])
-                else:
-                    finite = [
-                        (x, y) for x, y in self._epoch_points.get(key, []) if math.isfinite(y)
-                    ]
-                    xs, ys = [x for x, _ in finite], [y for _, y in finite]
+            right = snapshot["last"]
+            for role in ("batch", "epoch", "val"):
+                xs, ys = series[panel][role]
                 artists[role].set_data(xs, ys)
                 if role != "batch":  # markers only while they stay apart
                     artists[role].set_marker(
@@ -772,7 +835,7 @@ class LiveView(keras.callbacks.Callback):
                         loc="best",
                         fontsize="small",
                     )
-            ax.set_xlim(first, right)
+            ax.set_xlim(snapshot["first"], right)
             ax.relim()
             ax.autoscale_view(scalex=False)
         buffer = io.BytesIO()

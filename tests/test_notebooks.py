@@ -53,3 +53,16 @@ def test_make_demo_writes_the_notebook_and_the_plot(target, tmp_path):
         "build/quickstart.ipynb" in done.stdout and "build/quickstart-training.png" in done.stdout
     )
     assert (ROOT / "build" / "quickstart-training.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_widgets_notebook_runs(tmp_path):
+    notebook, _ = execute_notebook(ROOT / "notebooks" / "widgets.ipynb", workdir=tmp_path)
+    assert _outputs(notebook, "error") == []
+    views = [
+        o
+        for o in _outputs(notebook, "execute_result")
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert len(views) == 2, "the CompileWidget and the Browser are displayed as widgets"
+    text = "".join(o.get("text", "") for o in _outputs(notebook, "stream"))
+    assert text.startswith("%%kcompile model\nloss = mean_squared_error\noptimizer = adam")

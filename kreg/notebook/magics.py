@@ -111,7 +111,9 @@ class KregMagics(Magics):
         except ValueError as error:
             raise UsageError(f"%kreg: {error}") from None
         if not words:
-            raise UsageError("%kreg list | show NAME | check NAME | plugins")
+            raise UsageError("%kreg list | show NAME | check NAME | plugins | ui MODEL | browse")
+        if words[0] in ("ui", "browse"):
+            return self._widget(words)
         try:
             arguments = parser().parse_args(words)
         except SystemExit:
@@ -123,6 +125,26 @@ class KregMagics(Magics):
             return _line_command(arguments)
         except KregError as error:
             raise UsageError(str(error)) from None
+
+
+    def _widget(self, words: list[str]) -> Any:
+        """``%kreg ui MODEL [X Y]`` and ``%kreg browse``."""
+        from kreg.widgets import Browser, CompileWidget
+
+        if words[0] == "browse":
+            return Browser()
+        if len(words) not in (2, 4):
+            raise UsageError("%kreg ui MODEL [X Y]: a model variable, optionally x and y")
+        namespace = self.shell.user_ns
+        missing = [name for name in words[1:] if name not in namespace]
+        if missing:
+            raise UsageError(f"%kreg ui: no variable named {missing[0]!r} in the notebook")
+        values = [namespace[name] for name in words[1:]]
+        widget = CompileWidget(*values, model_name=words[1])
+        if len(words) == 4:
+            widget.names.update(x=words[2], y=words[3])
+            widget._refresh_views()
+        return widget
 
 
 def _options(arguments: Any) -> Any:

@@ -126,7 +126,6 @@ class KregMagics(Magics):
         except KregError as error:
             raise UsageError(str(error)) from None
 
-
     def _widget(self, words: list[str]) -> Any:
         """``%kreg ui MODEL [X Y]`` and ``%kreg browse``."""
         from kreg.widgets import Browser, CompileWidget

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kreg-installed
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench clean browser-deps
 
 CONTRIB := plugins/kreg-contrib
 LINTED := kreg tests benchmarks examples plugins
@@ -17,6 +17,21 @@ $(STAMP): pyproject.toml $(CONTRIB)/pyproject.toml
 
 install: $(STAMP)
 
+# Debian's chromium for tests/test_browser.py (Playwright drives it; it downloads no browser).
+# Never fails: without it, that one test is skipped and says why.
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else SUDO=none; fi; \
+	  if [ "$$SUDO" != none ] && command -v apt-get >/dev/null 2>&1; then \
+	    APT="$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get -q"; \
+	    $$APT install -y chromium || { $$APT update && $$APT install -y chromium; }; \
+	  fi; \
+	  test -x /usr/bin/chromium \
+	    || echo "chromium could not be installed: the browser test will be skipped"; \
+	}
+
 demo: install
 	$(PY) examples/demo.py
 
@@ -24,7 +39,7 @@ lint: install
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
 
-test: install lint
+test: install lint browser-deps
 	$(PY) -m pytest kreg tests $(CONTRIB)
 
 format: install

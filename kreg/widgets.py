@@ -236,9 +236,10 @@ class CompileWidget(w.VBox):
         self.plot.add_class("kreg-plot")
         self.cell_view = w.Textarea(layout=w.Layout(width="100%", height="14em"))
         self.code_view = w.Textarea(layout=w.Layout(width="100%", height="14em"))
-        views = w.Tab(children=[self.cell_view, self.code_view])
-        views.set_title(0, "As %%kcompile")
-        views.set_title(1, "As Keras code")
+        views = w.Tab(
+            children=[self.cell_view, self.code_view], titles=("As %%kcompile", "As Keras code")
+        )
+        self.views = views
         for kind, picker in (
             ("loss", self.loss),
             ("optimizer", self.optimizer),

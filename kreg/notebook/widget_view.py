@@ -34,6 +34,7 @@ class WidgetView(LiveView):
         self.widget.progress_line.value = self._progress_text(0.0)
 
     def _show_figure(self, png: bytes) -> None:
+        self.widget.plot.width = str(int.from_bytes(png[16:20], "big"))  # natural size, unscaled
         self.widget.plot.value = png
 
     def _show_line(self, line: str, *, final: bool) -> None:

@@ -217,8 +217,44 @@ def _progress(done: int, total: int, label: str) -> None:
     sys.stderr.flush()
 
 
+def _check_in_worker(names: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Check entries by (qualified name, kind) in a worker process; reports come back as dicts."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from kreg.contracts import check
+
+    return [check(api.lookup(name, kind)).as_dict() for name, kind in names]
+
+
+def _run_checks(found: list[Entry], jobs: int, check: Any) -> list[Any]:
+    """Check ``found`` in order, spread over ``jobs`` processes (each imports TensorFlow once)."""
+    from kreg.contracts import Report
+
+    if jobs <= 1:
+        reports = []
+        for done, entry in enumerate(found):
+            _progress(done, len(found), entry.qualified_name)
+            reports.append(check(entry))
+        _progress(len(found), len(found), "")
+        return reports
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    names = [(e.qualified_name, e.kind) for e in found]
+    chunks = [names[i::jobs] for i in range(jobs)]  # interleaved: kinds spread evenly
+    by_name: dict[str, Any] = {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [pool.submit(_check_in_worker, chunk) for chunk in chunks if chunk]
+        for future in as_completed(futures):
+            for data in future.result():
+                report = Report.from_dict(data)
+                by_name[report.subject] = report
+            _progress(len(by_name), len(found), "")
+    return [by_name[f"{e.kind} {e.qualified_name!r}"] for e in found]
+
+
 def command_check(arguments: argparse.Namespace) -> int:
-    """``kreg check NAME | --plugin P | --all [--kind K] [--json] [-v]``: contract checks."""
+    """``kreg check NAME | --plugin P | --all [--kind K] [--json] [-v] [-j N]``: contract checks."""
     from kreg.contracts import check
 
     if arguments.all or arguments.plugin:
@@ -240,11 +276,12 @@ def command_check(arguments: argparse.Namespace) -> int:
     else:
         print("kreg: give a NAME, --plugin P or --all", file=sys.stderr)
         return 2
-    reports = []
-    for done, entry in enumerate(found):
-        _progress(done, len(found), entry.qualified_name)
-        reports.append(check(entry))
-    _progress(len(found), len(found), "")
+    import time
+
+    jobs = arguments.jobs or (min(os.cpu_count() or 1, 4) if len(found) >= 16 else 1)
+    started = time.perf_counter()
+    reports = _run_checks(found, jobs, check)
+    wall = time.perf_counter() - started
     failed = [r for r in reports if not r.ok]
     if arguments.json:
         print(json.dumps({"ok": not failed, "reports": [r.as_dict() for r in reports]}, indent=2))
@@ -269,7 +306,11 @@ def command_check(arguments: argparse.Namespace) -> int:
             print()
             print(report)
     total = sum(r.seconds for r in reports)
-    print(f"\n{len(reports) - len(failed)}/{len(reports)} passed in {total:.1f} s.")
+    processes = f" in {jobs} processes" if jobs > 1 else ""
+    print(
+        f"\n{len(reports) - len(failed)}/{len(reports)} passed: {total:.1f} s of checks, "
+        f"{wall:.1f} s wall{processes}."
+    )
     return 1 if failed else 0
 
 
@@ -306,6 +347,13 @@ def parser() -> argparse.ArgumentParser:
     checking.add_argument("--kind", choices=KINDS)
     checking.add_argument("--json", action="store_true")
     checking.add_argument("-v", "--verbose", action="store_true", help="print every report")
+    checking.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=0,
+        help="processes to check in (default: up to 4 of the CPUs for 16 entries or more)",
+    )
     checking.set_defaults(run=command_check)
     return main
 

@@ -15,7 +15,14 @@ __all__ = [
 
 
 class KregError(Exception):
-    """Base class of every error kreg raises on purpose."""
+    """Base class of every error kreg raises on purpose.
+
+    Errors keep their message and attributes through pickling (so they cross
+    process boundaries, e.g. from ``kreg check --jobs`` workers).
+    """
+
+    def __reduce__(self) -> tuple:
+        return _rebuild, (type(self), self.args, dict(self.__dict__))
 
 
 class UnknownComponentError(KregError, KeyError):
@@ -149,3 +156,11 @@ class CellError(KregError, ValueError):
         self.reason = message
         self.line = line
         self.column = column
+
+
+def _rebuild(cls: type, args: tuple, state: dict) -> KregError:
+    """Unpickle a :class:`KregError` without calling its ``__init__``."""
+    error = Exception.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error

@@ -101,6 +101,20 @@ class Report:
             "checks": [r.as_dict() for r in self.results],
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        """Rebuild a report from :meth:`as_dict` (reports cross process boundaries as dicts).
+
+        Example:
+            >>> report = Report("loss 'x'", "loss", [CheckResult("per_sample", FAIL, "shape ()")])
+            >>> Report.from_dict(report.as_dict()).failures[0].message
+            'shape ()'
+        """
+        results = [
+            CheckResult(c["name"], c["outcome"], c["message"], c["seconds"]) for c in data["checks"]
+        ]
+        return cls(data["subject"], data["kind"], results)
+
     def __str__(self) -> str:
         width = max((len(r.name) for r in self.results), default=0)
         lines = [f"{self.subject}: {self.verdict()}"]

@@ -108,13 +108,14 @@ GAPS = """## Gaps and their measured causes
   3-panel render on this CPU: 10% of a short run, and the small CNN was 5%
   slower than plain Keras). It now renders on a worker thread while TensorFlow
   runs the next steps, publishes from the training thread, and draws one legend
-  per figure. What stays on the critical path is the final render that leaves
-  the static PNG in the notebook (~80 ms, ~3.5% of this 2.2 s run; it shrinks
-  with longer runs), plus the worker's CPU time competing with TensorFlow on
-  2 cores. Three kernel runs of the same interleaved benchmark measured +0.8%,
-  +6.3% and +23% (this file's run); the peers in the same rounds +38-52%
-  (livelossplot) and +3-22% (tqdm): this VM's run-to-run noise is of the order
-  of the target, so the figure is reported, not claimed.
+  per figure; the CNN is no longer slower. The live-plot row is still above
+  target: four runs of the same interleaved benchmark measured +0.8%, +6.3%,
+  +15% and +23% (peers in the same rounds: livelossplot +38-52%, tqdm +3-22%).
+  Causes: on 2 cores the worker's renders compete with TensorFlow's two
+  intra-op threads, and the final render that leaves the static PNG in the
+  notebook (~80 ms) stays on the critical path: ~3.5% of this 2.2 s run by
+  itself, less on longer runs. Not fixed: fewer or cheaper renders would trade
+  away the live view on short runs.
 - `kreg check --all` took ~29 s: optimizers tried the default learning rate first
   (0.001: 60 wasted steps for most), and everything ran in one process. Now 0.1
   is tried first (the example's rate when it sets one) and `--all` spreads the

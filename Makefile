@@ -7,7 +7,7 @@ STAMP := $(VENV)/.kreg-installed
 .PHONY: install demo test lint format bench clean browser-deps
 
 CONTRIB := plugins/kreg-contrib
-LINTED := kreg tests benchmarks examples plugins
+LINTED := kreg tests benchmarks examples plugins notebooks
 
 $(STAMP): pyproject.toml $(CONTRIB)/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

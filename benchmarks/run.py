@@ -5,6 +5,7 @@ Writes benchmarks/RESULTS.md. Medians of repeated runs, with min-max.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -50,7 +51,6 @@ def per_call(statement: str, setup: str, repeat: int = 7, number: int = 20000) -
 
 def in_kernel(script: Path, *arguments: str) -> dict:
     """Run ``script`` with ``%run`` in a real Jupyter kernel; return its KREG-BENCH JSON."""
-    import json
     import tempfile
 
     import nbformat
@@ -82,6 +82,18 @@ def in_kernel(script: Path, *arguments: str) -> dict:
     loaded = next(x for x in text.splitlines() if x.startswith("KREG-LOADEXT "))
     results["load_ext_seconds"] = {"median": float(loaded.split()[1])}
     return results
+
+
+def script_json(script: str, *arguments: str) -> dict:
+    """Run ``benchmarks/<script>`` in a fresh interpreter and parse the JSON it prints."""
+    done = subprocess.run(
+        [sys.executable, str(HERE / script), *arguments],
+        env=ENV,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout)
 
 
 def summary(values: list[float]) -> tuple[float, str]:
@@ -171,17 +183,7 @@ def main() -> None:
     )
     overhead = [o - t for o, t in zip(sorted(ours), sorted(theirs))]
 
-    import json
-
-    found = json.loads(
-        subprocess.run(
-            [sys.executable, str(HERE / "discovery.py"), "5"],
-            env=ENV,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    found = script_json("discovery.py", "5")
     none = found["0"]["median"]
     for count in ("50", "100", "200"):
         added = found[count]["median"] - none
@@ -198,15 +200,7 @@ def main() -> None:
                 added < 0.150 if count == "200" else True,
             )
         )
-    lookups = json.loads(
-        subprocess.run(
-            [sys.executable, str(HERE / "lookups.py"), "7"],
-            env=ENV,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    lookups = script_json("lookups.py", "7")
     for label in ("uncached", "cached"):
         big, small = lookups["10000"][label], lookups["100"][label]
         rows.append(

@@ -33,6 +33,11 @@ FIT_KEYS = (
 )
 KEYS = COMPILE_KEYS + FIT_KEYS
 STRATEGIES = ("auto", "default", "mirrored", "multiworker", "tpu")
+KIND_OF_KEY = {"loss": "loss", "optimizer": "optimizer", "metrics": "metric"}
+KIND_OF_KEY["weighted_metrics"] = "metric"
+"""The registry kind a component under each compile key is looked up in."""
+KIND_OF_ARGUMENT = {"learning_rate": "schedule", "optimizer": "optimizer", "loss": "loss"}
+"""The kind of a component passed as one of these arguments (a schedule as learning_rate)."""
 MAX_CELL_CHARACTERS = 100_000
 MAX_DEPTH = 32
 
@@ -57,6 +62,24 @@ _REFUSED = {
     ast.Set: "a set",
     ast.Slice: "a slice",
 }
+
+
+@dataclass
+class Options:
+    """The ``%%kcompile`` flags that shape a run (``--strategy``, ``--jit``...).
+
+    Example:
+        >>> Options(strategy="mirrored", jit=True).jit
+        True
+    """
+
+    strategy: str = "auto"
+    mixed_precision: bool = False
+    jit: bool | None = None  # None: Keras's "auto" (XLA on one GPU, off on CPUs)
+    steps_per_execution: int | str = "auto"
+    verbose: int = 0
+    plot: bool = True
+    view_mode: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kreg.cellparse import COMPILE_KEYS, Call, Cell, Name, Position, Quoted
+from kreg.cellparse import (
+    COMPILE_KEYS,
+    KIND_OF_ARGUMENT,
+    KIND_OF_KEY,
+    Call,
+    Cell,
+    Name,
+    Position,
+    Quoted,
+)
 from kreg.errors import (
     AmbiguousComponentError,
     CellError,
@@ -24,9 +33,6 @@ from kreg.errors import (
     UnknownComponentError,
 )
 
-_KIND_OF_KEY = {"loss": "loss", "optimizer": "optimizer", "metrics": "metric"}
-_KIND_OF_KEY["weighted_metrics"] = "metric"
-_KIND_OF_ARGUMENT = {"learning_rate": "schedule", "optimizer": "optimizer", "loss": "loss"}
 _DATA_KEYS = ("x", "y", "sample_weight")
 
 
@@ -109,7 +115,7 @@ def resolve_cell(cell: Cell, namespace: Mapping[str, Any]) -> CompileSpec:
     spec = CompileSpec()
     for key, node in cell.values.items():
         position = cell.positions[key]
-        if key in _KIND_OF_KEY:
+        if key in KIND_OF_KEY:
             resolved = _component_structure(key, node, namespace, spec, position)
             target = spec.compile_args
         elif key == "loss_weights":
@@ -133,7 +139,7 @@ def resolve_cell(cell: Cell, namespace: Mapping[str, Any]) -> CompileSpec:
 def _component_structure(
     key: str, node: Any, namespace: Mapping[str, Any], spec: CompileSpec, position: Position
 ) -> Value:
-    kind = _KIND_OF_KEY[key]
+    kind = KIND_OF_KEY[key]
     if key == "optimizer":
         return _component(node, kind, namespace, spec, position)
     if isinstance(node, dict):
@@ -178,7 +184,7 @@ def _component(
         return _registry_call(node, kind, namespace, spec)
     if isinstance(node, (Name, Quoted, str)):
         name = node if isinstance(node, str) else getattr(node, "name", getattr(node, "text", ""))
-        candidate = _find(name, kind, position, quiet=isinstance(node, Name))
+        candidate = _find(name, kind, position)
         if candidate is not None:
             return _build(candidate, name, [], {}, spec, position)
         if isinstance(node, Name) and name in namespace:
@@ -193,7 +199,7 @@ def _component(
     )
 
 
-def _find(name: str, kind: str | None, position: Position, quiet: bool) -> Any:
+def _find(name: str, kind: str | None, position: Position) -> Any:
     from kreg import api
 
     try:
@@ -238,7 +244,7 @@ def _registry_call(
     node: Call, kind: str | None, namespace: Mapping[str, Any], spec: CompileSpec
 ) -> Value:
     position = node.position
-    candidate = _find(node.name, kind, position, quiet=False)
+    candidate = _find(node.name, kind, position)
     if candidate is None:
         if node.name in namespace:
             raise CellError(
@@ -287,8 +293,8 @@ def _argument(
     name: str, node: Any, namespace: Mapping[str, Any], spec: CompileSpec, at: Position
 ) -> Value:
     if isinstance(node, (Call, Name)):
-        kind = _KIND_OF_ARGUMENT.get(name)
-        if isinstance(node, Name) and _find(node.name, kind, node.position, quiet=True) is None:
+        kind = KIND_OF_ARGUMENT.get(name)
+        if isinstance(node, Name) and _find(node.name, kind, node.position) is None:
             if node.name in namespace:
                 return Value(namespace[node.name], node.name)
             raise _unknown(node.name, kind, namespace, node.position)

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kreg.cellparse import STRATEGIES
+from kreg.cellparse import STRATEGIES, Options
 from kreg.errors import KregError
 
 TARGET_SECONDS_PER_EXECUTION = 0.25
@@ -27,24 +27,6 @@ TARGET_SECONDS_PER_EXECUTION = 0.25
 
 class TrainingSetupError(KregError):
     """The run cannot start as asked (no such device, strategy, or data shape)."""
-
-
-@dataclass
-class Options:
-    """The ``%%kcompile`` flags that shape a run.
-
-    Example:
-        >>> Options(strategy="mirrored", jit=True).jit
-        True
-    """
-
-    strategy: str = "auto"
-    mixed_precision: bool = False
-    jit: bool | None = None  # None: Keras's "auto" (XLA on GPUs, off on CPUs)
-    steps_per_execution: int | str = "auto"
-    verbose: int = 0
-    plot: bool = True
-    view_mode: str = "auto"
 
 
 @dataclass

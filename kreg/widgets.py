@@ -382,7 +382,7 @@ class CompileWidget(w.VBox):
         invalid = [k for k, form in forms.items() if not form.valid]
         if invalid:
             raise KregError(f"{invalid[0]}: {html.unescape(_text(forms[invalid[0]].error.value))}")
-        body = self.as_cell(train).split("\n", 1)[1] if "\n" in self.as_cell(train) else ""
+        body = self.as_cell(train).partition("\n")[2]
         try:
             return resolve_cell(parse_cell(body), self._namespace())
         except CellError as error:

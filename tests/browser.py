@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from kreg.notebook.headless import kernel_spec_folder
+
 #: Where Debian's ``chromium`` package puts the browser; ``KREG_CHROMIUM`` overrides it
 #: (``KREG_CHROMIUM=/nonexistent`` simulates a machine where it could not be installed).
 CHROMIUM = "/usr/bin/chromium"
@@ -120,26 +122,6 @@ def _write_settings(folder: Path) -> None:
         path.write_text(json.dumps(values))
 
 
-def _write_kernelspec(folder: Path) -> None:
-    """A ``python3`` kernelspec for this very interpreter under ``folder/kernels``.
-
-    ``folder`` goes first on ``JUPYTER_PATH``, so it shadows any other ``python3`` spec
-    (a system one, or ``~/.local``): the notebook's kernel is this venv's Python.
-    """
-    spec = folder / "kernels" / "python3"
-    spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(
-        json.dumps(
-            {
-                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                "display_name": "Python 3 (ipykernel)",
-                "language": "python",
-                "env": {"TF_CPP_MIN_LOG_LEVEL": "3"},
-            }
-        )
-    )
-
-
 def _get(url: str, timeout: float = 5.0) -> Any:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.loads(response.read().decode())
@@ -178,7 +160,7 @@ def jupyterlab_server(root: Path, start_timeout: float = 60.0, attempts: int = 3
     """
     with tempfile.TemporaryDirectory(prefix="kreg-lab-") as home_name:
         home = Path(home_name)
-        _write_kernelspec(home / "path")
+        kernel_spec_folder(home / "path", "python3")  # shadows any other python3 spec
         _write_settings(home / "settings")
         for name in ("config", "data", "runtime", "workspaces"):
             (home / name).mkdir()

@@ -17,11 +17,8 @@ from IPython.core.completer import (
     context_matcher,
 )
 
-from kreg.cellparse import FIT_KEYS, KEYS
+from kreg.cellparse import FIT_KEYS, KEYS, KIND_OF_ARGUMENT, KIND_OF_KEY
 
-_KIND_OF_KEY = {"loss": "loss", "optimizer": "optimizer", "metrics": "metric"}
-_KIND_OF_KEY["weighted_metrics"] = "metric"
-_KIND_OF_ARGUMENT = {"learning_rate": "schedule", "optimizer": "optimizer"}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*$")
 _STATEMENT = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)")
 
@@ -85,10 +82,10 @@ def candidates(cell_text: str, shell: Any = None) -> tuple[str, list[tuple[str, 
         name, current = call
         if "=" not in current:
             return prefix, _keyword_arguments(name, key, prefix)
-        kind = _KIND_OF_ARGUMENT.get(current.partition("=")[0].strip())
+        kind = KIND_OF_ARGUMENT.get(current.partition("=")[0].strip())
         return prefix, _names(api, kind, prefix) if kind else []
-    if key in _KIND_OF_KEY:
-        return prefix, _names(api, _KIND_OF_KEY[key], prefix)
+    if key in KIND_OF_KEY:
+        return prefix, _names(api, KIND_OF_KEY[key], prefix)
     if key in FIT_KEYS and shell is not None:
         variables = [k for k in shell.user_ns if not k.startswith("_") and k.startswith(prefix)]
         return prefix, [(v, "variable") for v in sorted(variables)]
@@ -115,7 +112,7 @@ def _keyword_arguments(name: str, key: str, prefix: str) -> list[tuple[str, str]
     from kreg.factory import accepted_arguments, make_factory
 
     try:
-        entry = api.lookup(name, _KIND_OF_KEY.get(key))
+        entry = api.lookup(name, KIND_OF_KEY.get(key))
     except (KregError, KeyError):
         try:
             entry = api.lookup(name)

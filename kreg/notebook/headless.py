@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 
-def kernel_spec_folder(root: Path) -> Path:
-    """Write a kernelspec named ``kreg-python`` for this interpreter under ``root``; return it.
+def kernel_spec_folder(root: Path, name: str = "kreg-python") -> Path:
+    """Write a kernelspec ``name`` for this interpreter under ``root``; return ``root``.
+
+    Put ``root`` first on ``JUPYTER_PATH`` and the kernel of that name is this
+    very Python (shadowing a system or ``~/.local`` spec of the same name).
 
     Example:
         >>> import tempfile
@@ -24,7 +27,7 @@ def kernel_spec_folder(root: Path) -> Path:
         >>> spec["argv"][0] == sys.executable
         True
     """
-    spec = root / "kernels" / "kreg-python"
+    spec = root / "kernels" / name
     spec.mkdir(parents=True, exist_ok=True)
     (spec / "kernel.json").write_text(
         json.dumps(
@@ -32,6 +35,7 @@ def kernel_spec_folder(root: Path) -> Path:
                 "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                 "display_name": "Python (kreg)",
                 "language": "python",
+                "env": {"TF_CPP_MIN_LOG_LEVEL": "3"},
             }
         )
     )

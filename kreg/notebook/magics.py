@@ -14,7 +14,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from kreg.cellparse import STRATEGIES, parse_cell
+from kreg.cellparse import STRATEGIES, Options, parse_cell
 from kreg.errors import CellError, KregError
 
 
@@ -146,9 +146,7 @@ class KregMagics(Magics):
         return widget
 
 
-def _options(arguments: Any) -> Any:
-    from dataclasses import dataclass
-
+def _options(arguments: Any) -> Options:
     if arguments.strategy not in STRATEGIES:
         raise UsageError(
             f"--strategy must be one of {', '.join(STRATEGIES)}. Received: {arguments.strategy!r}"
@@ -162,17 +160,7 @@ def _options(arguments: Any) -> Any:
         )
     if arguments.verbose not in ("0", "1", "2"):
         raise UsageError(f"--verbose must be 0, 1 or 2. Received: {arguments.verbose!r}")
-
-    @dataclass
-    class Flags:
-        strategy: str
-        mixed_precision: bool
-        jit: bool | None
-        steps_per_execution: int | str
-        verbose: int
-        plot: bool
-
-    return Flags(
+    return Options(
         strategy=arguments.strategy,
         mixed_precision=arguments.mixed_precision,
         jit=True if arguments.jit else False if arguments.no_jit else None,

@@ -12,7 +12,7 @@ from difflib import get_close_matches
 from typing import Any
 
 from kreg.cellparse import Cell
-from kreg.errors import CellError, KregError
+from kreg.errors import KregError
 
 
 def run_kcompile(shell: Any, model_name: str, cell: Cell, options: Any, arguments: Any) -> Any:
@@ -39,7 +39,9 @@ def run_kcompile(shell: Any, model_name: str, cell: Cell, options: Any, argument
         target = model
         policy = None
         if options.mixed_precision:
-            on_gpu = bool(__import__("tensorflow").config.list_logical_devices("GPU"))
+            import tensorflow as tf
+
+            on_gpu = bool(tf.config.list_logical_devices("GPU"))
             policy = "mixed_float16" if on_gpu else "mixed_bfloat16"
             keras.mixed_precision.set_global_policy(policy)
         if policy is not None or train.needs_rebuild(model, placement):
@@ -60,20 +62,10 @@ def run_kcompile(shell: Any, model_name: str, cell: Cell, options: Any, argument
                 spec.compile_args["optimizer"] = keras.optimizers.LossScaleOptimizer(
                     spec.compile_args.get("optimizer", keras.optimizers.RMSprop())
                 )
-        flags = train.Options(
-            strategy=options.strategy,
-            mixed_precision=options.mixed_precision,
-            jit=options.jit,
-            steps_per_execution=options.steps_per_execution,
-            verbose=options.verbose,
-            plot=options.plot,
+        run = train.train(
+            target, spec, options, placement, model_name=model_name, announce=_announce
         )
-        run = train.train(target, spec, flags, placement, model_name=model_name, announce=_announce)
-    except CellError:
-        raise
-    except KregError:
-        raise
-    except KeyboardInterrupt:
+    except KregError:  # CellError included: already says what and where
         raise
     except Exception as error:
         raise KregError(

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 _lock = threading.RLock()
 _building = False  # True while plugins are being loaded (their imports may import Keras)
+_loader: int | None = None  # the thread loading plugins: it may not use the registry meanwhile
 _keras_pending = False  # Keras finished importing during a build: register plugins after it
 _registry: Registry | None = None
 _plugins: list[PluginInfo] = []
@@ -26,21 +27,34 @@ _cache: dict[tuple[str, str | None], Candidate] = {}
 def registry() -> Registry:
     """The process-wide registry, built (plugins discovered) on first use.
 
+    Plugin code that runs while plugins load (their imports and hooks) may not
+    use it: that would let one plugin read or change what others registered.
+
+    Raises:
+        RegistrationError: called by a plugin while kreg loads plugins.
+
     Example:
         >>> registry().resolve("adam").entry.kind
         'optimizer'
     """
+    _refuse_plugin_code()
     if _registry is None:
-        if _building:
-            from kreg.errors import RegistrationError
-
-            raise RegistrationError(
-                "a plugin used the kreg registry while kreg was still loading plugins; "
-                "register components in the hooks without calling kreg.get/lookup there"
-            )
-        reload()
+        with _lock:  # another thread may be building it: wait, then use that one
+            if _registry is None:
+                reload()
     assert _registry is not None
     return _registry
+
+
+def _refuse_plugin_code() -> None:
+    if _loader is not None and _loader == threading.get_ident():
+        from kreg.errors import RegistrationError
+
+        raise RegistrationError(
+            "a plugin used the kreg registry (kreg.get/lookup/entries/reload) while kreg "
+            "was loading plugins; a plugin only registers its own components, with the "
+            "`register` argument of its hooks"
+        )
 
 
 def reload() -> Registry:
@@ -54,17 +68,20 @@ def reload() -> Registry:
         >>> kreg.reload().resolve("sgd").entry.plugin
         'keras'
     """
-    global _registry, _plugins, _cache, _building, _keras_pending
+    global _registry, _plugins, _cache, _building, _keras_pending, _loader
     from kreg.plugin_manager import load_plugins
     from kreg.registry import Registry
 
+    _refuse_plugin_code()
     with _lock:
         fresh = Registry()
-        _building = True
+        _building, _loader = True, threading.get_ident()
+        _cache = {}  # plugin code must go through registry(), which refuses it
         try:
             infos = load_plugins(fresh)
         finally:
-            _building = False
+            _building, _loader = False, None
+            _cache = _registry.cache if _registry is not None else {}
         for choice in filter(
             None, (p.strip() for p in os.environ.get("KREG_PREFER", "").split(","))
         ):
@@ -111,7 +128,11 @@ def get(name: Any, /, kind: str | None = None, **config: Any) -> Any:
     """
     if name.__class__ is not str:
         return name
-    candidate = _cache.get((name, kind)) or registry().resolve(name, kind)
+    try:
+        candidate = _cache.get((name, kind))
+    except TypeError:  # an unhashable kind: resolve() explains
+        candidate = None
+    candidate = candidate or registry().resolve(name, kind)
     if candidate.deprecated:
         entry = candidate.entry
         warn_caller(
@@ -133,12 +154,21 @@ def get(name: Any, /, kind: str | None = None, **config: Any) -> Any:
 def lookup(name: str, kind: str | None = None) -> Entry:
     """Return the :class:`~kreg.registry.Entry` a name resolves to, importing nothing.
 
+    Raises:
+        UnknownComponentError: no such name.
+        AmbiguousComponentError: the name exists in several kinds.
+        ConfigError: ``name`` is not a string, or ``kind`` is not a kind.
+
     Example:
         >>> import kreg
         >>> kreg.lookup("MSE", kind="metric").name
         'mean_squared_error'
     """
-    return (_cache.get((name, kind)) or registry().resolve(name, kind)).entry
+    try:
+        found = _cache.get((name, kind))
+    except TypeError:  # an unhashable name or kind: resolve() explains
+        found = None
+    return (found or registry().resolve(name, kind)).entry
 
 
 def entries(kind: str | None = None, pattern: str | None = None) -> list[Entry]:

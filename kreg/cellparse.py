@@ -12,6 +12,7 @@ dunder names...) is refused with the line and column. What a name means
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,11 @@ KIND_OF_ARGUMENT = {"learning_rate": "schedule", "optimizer": "optimizer", "loss
 """The kind of a component passed as one of these arguments (a schedule as learning_rate)."""
 MAX_CELL_CHARACTERS = 100_000
 MAX_DEPTH = 32
+MAX_INT_BITS = 4096
+"""Integer literals beyond +-2**4096 (1,233 digits) are refused: no Keras argument needs one."""
+MAX_SUGGESTED_LENGTH = 128
+"""No "did you mean" for longer names (ranking costs time in proportion to the length)."""
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 _REFUSED = {
     ast.Attribute: "attribute access (a.b)",
@@ -144,12 +150,13 @@ def parse_cell(body: str, first_line: int = 2) -> Cell:
             first_line,
             1,
         )
+    source = _Source(body, first_line)
     try:
         tree = ast.parse(body, mode="exec")
     except SyntaxError as error:
-        line = (error.lineno or 1) + first_line - 1
+        line = max(1, error.lineno or 1) + first_line - 1
         raise CellError(
-            f"not a `key = value` line ({error.msg})", line, error.offset or 1
+            f"not a `key = value` line ({error.msg})", line, _syntax_column(error, body)
         ) from None
     except (ValueError, RecursionError, MemoryError, OverflowError) as error:
         raise CellError(
@@ -159,25 +166,54 @@ def parse_cell(body: str, first_line: int = 2) -> Cell:
         ) from None
     cell = Cell()
     for statement in tree.body:
-        key, value_node = _assignment(statement, first_line)
-        position = _position(statement, first_line)
+        key, value_node = _assignment(statement, source)
+        position = source.position(statement)
         if key in cell.values:
             raise CellError(
                 f"{key!r} is set twice (first on {cell.positions[key]}); keep one",
                 position.line,
                 position.column,
             )
-        cell.values[key] = _value(value_node, first_line, 0)
+        cell.values[key] = _value(value_node, source, 0)
         cell.positions[key] = position
     return cell
 
 
-def _position(node: ast.AST, first_line: int) -> Position:
-    return Position(getattr(node, "lineno", 1) + first_line - 1, getattr(node, "col_offset", 0) + 1)
+def _syntax_column(error: SyntaxError, body: str) -> int:
+    """The 1-based column of a SyntaxError in its own physical line.
+
+    Python counts ``offset`` from the start of ``error.text``, which is the whole logical
+    line: after a backslash continuation it spans several physical lines.
+    """
+    column = max(1, error.offset or 1)
+    for part in (error.text or "").split("\n")[:-1]:
+        if column <= len(part) + 1:
+            break
+        column -= len(part) + 1
+    lines = body.splitlines() or [""]
+    index = min(max(1, error.lineno or 1), len(lines)) - 1
+    return max(1, min(column, len(lines[index]) + 1))
 
 
-def _assignment(statement: ast.stmt, first_line: int) -> tuple[str, ast.expr]:
-    position = _position(statement, first_line)
+class _Source:
+    """The cell's lines, to turn :mod:`ast`'s (line, UTF-8 byte offset) into a Position."""
+
+    def __init__(self, body: str, first_line: int) -> None:
+        self.lines = _LINE_BREAK.split(body)
+        self.first_line = first_line
+
+    def position(self, node: ast.AST) -> Position:
+        line = getattr(node, "lineno", 1)
+        offset = getattr(node, "col_offset", 0)
+        if 1 <= line <= len(self.lines) and offset > 0:
+            # ast counts UTF-8 bytes; people (and editors) count characters.
+            text = self.lines[line - 1].encode("utf-8", "surrogatepass")[:offset]
+            offset = len(text.decode("utf-8", "ignore"))
+        return Position(line + self.first_line - 1, offset + 1)
+
+
+def _assignment(statement: ast.stmt, source: _Source) -> tuple[str, ast.expr]:
+    position = source.position(statement)
     if not isinstance(statement, ast.Assign):
         what = type(statement).__name__.lower()
         raise CellError(
@@ -195,21 +231,32 @@ def _assignment(statement: ast.stmt, first_line: int) -> tuple[str, ast.expr]:
     if key not in KEYS:
         from kreg.names import suggest
 
-        close = suggest(key, {k: k for k in KEYS}, limit=1)
+        short = len(key) <= MAX_SUGGESTED_LENGTH
+        close = suggest(key, {k: k for k in KEYS}, limit=1) if short else []
         hint = f" Did you mean {close[0]!r}?" if close else ""
+        shown = key if short else key[:MAX_SUGGESTED_LENGTH] + "…"
         raise CellError(
-            f"unknown key {key!r}.{hint} Keys: {', '.join(KEYS)}", position.line, position.column
+            f"unknown key {shown!r}.{hint} Keys: {', '.join(KEYS)}",
+            position.line,
+            position.column,
         )
     return key, statement.value
 
 
-def _value(node: ast.expr, first_line: int, depth: int) -> Any:
-    position = _position(node, first_line)
+def _value(node: ast.expr, source: _Source, depth: int) -> Any:
+    position = source.position(node)
     if depth > MAX_DEPTH:
         raise CellError(
             f"values nest more than {MAX_DEPTH} levels deep", position.line, position.column
         )
     if isinstance(node, ast.Constant):
+        if type(node.value) is int and node.value.bit_length() > MAX_INT_BITS:
+            raise CellError(
+                f"this integer has more than {MAX_INT_BITS} bits; kreg accepts integers up to "
+                f"2**{MAX_INT_BITS}",
+                position.line,
+                position.column,
+            )
         if isinstance(node.value, (bool, int, float, str)) or node.value is None:
             return node.value
         raise CellError(
@@ -220,33 +267,34 @@ def _value(node: ast.expr, first_line: int, depth: int) -> Any:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         operand = node.operand
         if isinstance(operand, ast.Constant) and type(operand.value) in (int, float):
+            _value(operand, source, depth + 1)  # the size check
             return -operand.value if isinstance(node.op, ast.USub) else operand.value
         raise CellError("a sign may only precede a number", position.line, position.column)
     if isinstance(node, ast.Name):
         _check_name(node.id, position)
         return Name(node.id, position)
     if isinstance(node, (ast.List, ast.Tuple)):
-        items = [_value(item, first_line, depth + 1) for item in node.elts]
+        items = [_value(item, source, depth + 1) for item in node.elts]
         return items if isinstance(node, ast.List) else tuple(items)
     if isinstance(node, ast.Dict):
         result = {}
         for key_node, value_node in zip(node.keys, node.values):
             if key_node is None:
                 raise CellError("`**` unpacking is not allowed", position.line, position.column)
-            key = _value(key_node, first_line, depth + 1)
+            key = _value(key_node, source, depth + 1)
             if not isinstance(key, (str, int, float, bool, Name)):
-                key_position = _position(key_node, first_line)
+                key_position = source.position(key_node)
                 raise CellError(
                     "dict keys must be strings, numbers or output names",
                     key_position.line,
                     key_position.column,
                 )
             result[key.name if isinstance(key, Name) else key] = _value(
-                value_node, first_line, depth + 1
+                value_node, source, depth + 1
             )
         return result
     if isinstance(node, ast.Call):
-        return _call(node, first_line, depth, position)
+        return _call(node, source, depth, position)
     what = _REFUSED.get(type(node), f"a {type(node).__name__} expression")
     raise CellError(
         f"{what} is not allowed: kreg never runs code from the cell. Compute it in a "
@@ -256,7 +304,7 @@ def _value(node: ast.expr, first_line: int, depth: int) -> Any:
     )
 
 
-def _call(node: ast.Call, first_line: int, depth: int, position: Position) -> Call:
+def _call(node: ast.Call, source: _Source, depth: int, position: Position) -> Call:
     if not isinstance(node.func, ast.Name):
         what = _REFUSED.get(type(node.func), "this call")
         raise CellError(
@@ -265,13 +313,13 @@ def _call(node: ast.Call, first_line: int, depth: int, position: Position) -> Ca
             position.column,
         )
     _check_name(node.func.id, position)
-    args = tuple(_value(arg, first_line, depth + 1) for arg in node.args)
+    args = tuple(_value(arg, source, depth + 1) for arg in node.args)
     kwargs = []
     for keyword in node.keywords:
         if keyword.arg is None:
             raise CellError("`**` unpacking is not allowed", position.line, position.column)
         _check_name(keyword.arg, position)
-        kwargs.append((keyword.arg, _value(keyword.value, first_line, depth + 1)))
+        kwargs.append((keyword.arg, _value(keyword.value, source, depth + 1)))
     return Call(node.func.id, args, tuple(kwargs), position)
 
 

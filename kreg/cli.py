@@ -114,9 +114,13 @@ def command_show(arguments: argparse.Namespace) -> int:
 
 
 def command_plugins(arguments: argparse.Namespace) -> int:
-    """``kreg plugins [--json] [--check]``: plugins, failures, conflicts and rejected entries."""
+    """``kreg plugins [--json] [--check]``: plugins, failures, conflicts and rejected entries.
+
+    Also flags plugins that are slow to import and plugin entries that failed when used.
+    """
     infos = api.plugins()
     rejected, unchecked = _rejected_plugin_entries(load=arguments.check)
+    failed = _failed_plugin_entries(skip={e.qualified_name for e, _ in rejected})
     conflicts = api.registry().conflicts()  # after the checks: a rejected entry wins nothing
     if arguments.json:
         print(
@@ -126,6 +130,10 @@ def command_plugins(arguments: argparse.Namespace) -> int:
                     "rejected": [
                         {"entry": e.qualified_name, "kind": e.kind, "reason": reason}
                         for e, reason in rejected
+                    ],
+                    "failed_entries": [
+                        {"entry": e.qualified_name, "kind": e.kind, "reason": e.failure}
+                        for e in failed
                     ],
                     "conflicts": [
                         {
@@ -157,10 +165,20 @@ def command_plugins(arguments: argparse.Namespace) -> int:
     for info in infos:
         if info.status == "failed":
             print(f"\nPlugin {info.name!r} failed and was skipped: {info.error}")
+            print(
+                "  The other plugins and the built-ins are unaffected. Fix or upgrade the "
+                f"plugin, or hide it with KREG_DISABLE_PLUGINS={info.name}."
+            )
             if info.traceback and info.traceback.strip() != "NoneType: None":
                 print("  " + info.traceback.rstrip().replace("\n", "\n  "))
         elif info.status == "disabled":
             print(f"\nPlugin {info.name!r} is disabled by KREG_PLUGINS / KREG_DISABLE_PLUGINS.")
+        if info.slow:
+            print(f"\nPlugin {info.name!r} is slow to import: {info.note}")
+    if failed:
+        print("\nPlugin entries that failed when used (the plugins' other entries still work):")
+        for entry in failed:
+            print(f"  {entry.kind} {entry.qualified_name}: {entry.failure}")
     if rejected:
         print("\nRejected by the structural contract (never handed out; `kreg check NAME`):")
         for entry, reason in rejected:
@@ -181,6 +199,15 @@ def command_plugins(arguments: argparse.Namespace) -> int:
                 f"wins over {others}"
             )
     return 0
+
+
+def _failed_plugin_entries(skip: set[str]) -> list[Entry]:
+    """Third-party entries whose import or build (with no arguments) failed in this process."""
+    return [
+        e
+        for e in api.entries()
+        if e.plugin != "keras" and e.failure and e.qualified_name not in skip
+    ]
 
 
 def _rejected_plugin_entries(load: bool) -> tuple[list[tuple[Entry, str]], int]:

@@ -25,6 +25,8 @@ from kreg.registry import Entry, Registry
 
 ENTRY_POINT_GROUP = "kreg"
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (("keras", "kreg.builtin"),)
+SLOW_IMPORT_SECONDS = 1.0
+"""A plugin whose import takes at least this long is flagged as slow by ``kreg plugins``."""
 
 
 @dataclass
@@ -34,8 +36,8 @@ class PluginInfo:
     Example:
         >>> import kreg
         >>> info = kreg.plugins()[0]
-        >>> info.name, info.status
-        ('keras', 'ok')
+        >>> info.name, info.status, info.slow
+        ('keras', 'ok', False)
     """
 
     name: str
@@ -48,8 +50,41 @@ class PluginInfo:
     error: str | None = None
     traceback: str | None = None
 
+    @property
+    def slow(self) -> bool:
+        """Whether importing the plugin took :data:`SLOW_IMPORT_SECONDS` or more.
+
+        Example:
+            >>> PluginInfo("p", None, "test", "p", load_seconds=10.0).slow
+            True
+        """
+        return self.load_seconds >= SLOW_IMPORT_SECONDS
+
+    @property
+    def note(self) -> str | None:
+        """Advice about a slow import (None when the import was quick).
+
+        Example:
+            >>> PluginInfo("p", None, "test", "p", load_seconds=10.0).note[:34]
+            "importing plugin 'p' took 10.0 s ("
+        """
+        if not self.slow:
+            return None
+        return (
+            f"importing plugin {self.name!r} took {self.load_seconds:.1f} s (slow: "
+            f"{SLOW_IMPORT_SECONDS:.1f} s or more), and every process that uses kreg waits "
+            "for it. Import heavy modules inside the components (register lazy "
+            f"'module:Name' strings), or hide it with KREG_DISABLE_PLUGINS={self.name}."
+        )
+
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (used by ``kreg plugins --json``)."""
+        """A JSON-ready dict (used by ``kreg plugins --json``).
+
+        Example:
+            >>> info = PluginInfo("p", "1.0", "test", "p", load_seconds=2.5).as_dict()
+            >>> info["status"], info["slow"]
+            ('ok', True)
+        """
         return {
             "name": self.name,
             "version": self.version,
@@ -57,6 +92,8 @@ class PluginInfo:
             "module": self.module,
             "status": self.status,
             "load_seconds": round(self.load_seconds, 6),
+            "slow": self.slow,
+            "note": self.note,
             "counts": self.counts,
             "error": self.error,
             "traceback": self.traceback,
@@ -155,6 +192,7 @@ def _load_one(
         _fail(info, f"invalid plugin: {error}")
         return
     staged: list[Entry] = []
+    hook_name = "a hook"
     try:
         for hook_name, kind in hookspecs.HOOK_KINDS.items():
             for implementation in getattr(manager.hook, hook_name).get_hookimpls():
@@ -164,7 +202,7 @@ def _load_one(
                     implementation.function(*[arguments[a] for a in implementation.argnames])
     except (Exception, SystemExit) as error:
         manager.unregister(module)
-        _fail(info, f"{type(error).__name__} in its hook: {error}")
+        _fail(info, f"{type(error).__name__} in its {hook_name} hook: {error}")
         return
     registry.add_plugin_entries(info.name, staged)
     for entry in staged:

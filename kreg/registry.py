@@ -12,6 +12,8 @@ from typing import Any, NamedTuple
 from kreg.errors import (
     AmbiguousComponentError,
     ComponentLoadError,
+    ConfigError,
+    KregError,
     RegistrationError,
     UnknownComponentError,
 )
@@ -19,17 +21,27 @@ from kreg.names import KINDS, canonical_name, check_kind, normalize, suggest
 from kreg.sources import summary_of_target
 
 BUILTIN_PLUGIN = "keras"
+MAX_SUGGESTED_LENGTH = 128
+"""Names longer than this get no "did you mean" (ranking costs time in proportion to length)."""
 
 
 @dataclass(eq=False)
 class Entry:
     """One registered component: what it is called, what it is, who provides it.
 
+    Entries are read-only once built: no plugin (or other code) can change what
+    another component's name means; kreg keeps its own caches with
+    ``object.__setattr__``.
+
     Example:
         >>> import kreg
         >>> entry = kreg.lookup("Huber")
         >>> entry.name, entry.kind, entry.plugin, entry.qualified_name
         ('huber', 'loss', 'keras', 'keras:huber')
+        >>> entry.target = "evil:Huber"
+        Traceback (most recent call last):
+        ...
+        AttributeError: kreg entries are read-only: ...
     """
 
     name: str
@@ -45,6 +57,26 @@ class Entry:
     _loaded: Any = field(default=None, repr=False)
     _factory: Callable[..., Any] | None = field(default=None, repr=False)
     _structural: Any = field(default=None, repr=False)
+    _failure: tuple[str, str] | None = field(default=None, repr=False)  # (stage, why)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_sealed", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._refuse_change(name)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._refuse_change(name)
+        object.__delattr__(self, name)
+
+    def _refuse_change(self, name: str) -> None:
+        if self.__dict__.get("_sealed"):
+            raise AttributeError(
+                f"kreg entries are read-only: {self.qualified_name}.{name} cannot be changed. "
+                "Register your own component in a plugin hook and pin it with kreg.prefer() "
+                "or KREG_PREFER instead."
+            )
 
     @property
     def qualified_name(self) -> str:
@@ -68,6 +100,19 @@ class Entry:
         return path
 
     @property
+    def failure(self) -> str | None:
+        """Why the last use of this entry failed to import or build it (without arguments).
+
+        ``kreg plugins`` lists these for plugin entries.
+
+        Example:
+            >>> import kreg
+            >>> kreg.lookup("huber").failure is None
+            True
+        """
+        return self._failure[1] if self._failure else None
+
+    @property
     def is_loaded(self) -> bool:
         """Whether the target has been imported already."""
         return self._loaded is not None or not isinstance(self.target, str)
@@ -78,9 +123,9 @@ class Entry:
         if self._summary is None:
             if self.is_loaded:
                 doc = inspect.getdoc(self.load()) or ""
-                self._summary = doc.strip().split("\n", 1)[0]
+                object.__setattr__(self, "_summary", doc.strip().split("\n", 1)[0])
             else:
-                self._summary = summary_of_target(self.target)
+                object.__setattr__(self, "_summary", summary_of_target(self.target))
         return self._summary
 
     def load(self) -> Any:
@@ -92,7 +137,7 @@ class Entry:
         if self._loaded is not None:
             return self._loaded
         if not isinstance(self.target, str):
-            self._loaded = self.target
+            object.__setattr__(self, "_loaded", self.target)
             return self._loaded
         module_name, _, attribute = self.target.partition(":")
         try:
@@ -103,7 +148,7 @@ class Entry:
                 f"{self.target!r}, which cannot be imported ({type(error).__name__}: {error}). "
                 f"Fix or reinstall the plugin, or hide it with KREG_DISABLE_PLUGINS={self.plugin}."
             ) from error
-        self._loaded = loaded
+        object.__setattr__(self, "_loaded", loaded)
         return loaded
 
     def structural_report(self) -> Any:
@@ -117,9 +162,9 @@ class Entry:
         if self._structural is None:
             from kreg.contracts.structural import structural_report
 
-            self._structural = structural_report(
-                self.load(), self.kind, f"{self.kind} {self.qualified_name!r}"
-            )
+            subject = f"{self.kind} {self.qualified_name!r}"
+            report = structural_report(self.load(), self.kind, subject)
+            object.__setattr__(self, "_structural", report)
         return self._structural
 
     @property
@@ -136,12 +181,67 @@ class Entry:
         return None if report.ok else "; ".join(r.message for r in report.failures)
 
     def create(self, config: dict[str, Any]) -> Any:
-        """Build a ready-to-use instance (see :func:`kreg.get`)."""
+        """Build a ready-to-use instance (see :func:`kreg.get`).
+
+        Raises only kreg's errors: whatever the component's own code raises
+        while being built comes back as a :class:`~kreg.errors.ConfigError`
+        naming the entry (and its plugin).
+
+        Example:
+            >>> import kreg
+            >>> type(kreg.lookup("huber").create({"delta": 2.0})).__name__
+            'Huber'
+        """
+        try:
+            built = self._create(config)
+        except KregError:
+            raise
+        except Exception as error:
+            raise self._build_error(config, error) from error
+        if self._failure and not config:
+            object.__setattr__(self, "_failure", None)
+        return built
+
+    def _build_error(self, config: dict[str, Any], error: Exception) -> KregError:
+        if isinstance(error, (TypeError, ValueError)):
+            from kreg.factory import explain_config_error
+
+            try:
+                return explain_config_error(self, config, error)
+            except Exception:  # explaining must not fail in its turn (an unprintable value)
+                pass
+        try:
+            detail = f"{type(error).__name__}: {error}"
+        except Exception:
+            detail = type(error).__name__
+        detail = detail if len(detail) <= 300 else detail[:299] + "…"
+        if not config:  # with the component's own defaults: the component's fault
+            object.__setattr__(self, "_failure", ("build", f"raised {detail} when built"))
+        arguments = f" with {', '.join(map(str, config))}=..." if config else ""
+        hint = (
+            f" Report it to the plugin {self.plugin!r}, or hide it with "
+            f"KREG_DISABLE_PLUGINS={self.plugin}."
+            if self.plugin != BUILTIN_PLUGIN
+            else ""
+        )
+        return ConfigError(
+            f"{self.kind} {self.qualified_name!r} ({self.target_path}) could not be "
+            f"built{arguments}: {detail}.{hint}",
+            component=self.qualified_name,
+        )
+
+    def _create(self, config: dict[str, Any]) -> Any:
         factory = self._factory
         if factory is None:
             from kreg.factory import make_factory
 
-            self.load()
+            try:
+                self.load()
+            except ComponentLoadError as error:
+                cause = error.__cause__
+                why = f"{self.target!r} cannot be imported ({type(cause).__name__}: {cause})"
+                object.__setattr__(self, "_failure", ("load", why))
+                raise
             if self.rejection:
                 from kreg.errors import ContractError
 
@@ -154,17 +254,13 @@ class Entry:
                     report=self.structural_report(),
                 )
 
-            factory = self._factory = make_factory(self)
+            factory = make_factory(self)
+            object.__setattr__(self, "_factory", factory)
         if config:
             from kreg.factory import create_with_config
 
             return create_with_config(self, factory, config)
-        try:
-            return factory()
-        except (TypeError, ValueError) as error:
-            from kreg.factory import explain_config_error
-
-            raise explain_config_error(self, {}, error) from error
+        return factory()  # create() explains a failure
 
 
 class Candidate(NamedTuple):
@@ -227,7 +323,7 @@ class Registry:
             taken = {normalize(s) for e in staged if e.kind == kind for s in _spellings(e)}
             implicit = entry.aliases[:1] if entry.aliases[:1] == (_object_name(obj),) else ()
             if implicit and normalize(implicit[0]) in taken:
-                entry.aliases = entry.aliases[1:]
+                object.__setattr__(entry, "aliases", entry.aliases[1:])
             clash = [s for s in (entry.name, *entry.aliases) if normalize(s) in taken]
             if clash:
                 raise RegistrationError(
@@ -307,14 +403,22 @@ class Registry:
         Raises:
             UnknownComponentError: nothing is registered under that name.
             AmbiguousComponentError: several kinds use the name and ``kind`` is None.
+            ConfigError: ``name`` is not a string or ``kind`` is not a kind.
         """
+        if not isinstance(name, str):
+            raise ConfigError(
+                f"Expected a component name (str). Received: name={_short_repr(name)}",
+                component=type(name).__name__,
+                argument="name",
+            )
         cache_key = (name, kind)
-        found = self.cache.get(cache_key)
+        try:
+            found = self.cache.get(cache_key)
+        except TypeError:  # an unhashable kind: _kind() explains
+            found = None
         if found is not None:
             return found
-        if not isinstance(name, str):
-            raise TypeError(f"Expected a component name (str). Received: name={name!r}")
-        wanted = check_kind(kind)
+        wanted = _kind(kind)
         plugin, sep, rest = name.partition(":")
         if sep:
             by_kind = self._qualified(normalize(plugin), normalize(rest))
@@ -353,6 +457,8 @@ class Registry:
 
     def suggestions(self, name: str, kind: str | None = None) -> list[str]:
         """Closest registered spellings to ``name``, best first."""
+        if not isinstance(name, str) or len(name) > MAX_SUGGESTED_LENGTH:
+            return []
         plugin_key = None
         if ":" in name:
             plugin, _, name = name.partition(":")
@@ -373,7 +479,14 @@ class Registry:
 
     def entries(self, kind: str | None = None, pattern: str | None = None) -> list[Entry]:
         """Every entry (also those shadowed by a collision), sorted by kind then name."""
-        wanted = check_kind(kind)
+        wanted = _kind(kind)
+        if pattern is not None and not isinstance(pattern, str):
+            raise ConfigError(
+                "pattern must be a string such as '*crossentropy*'. "
+                f"Received: {_short_repr(pattern)}",
+                component="entries",
+                argument="pattern",
+            )
         found = [e for e in self.entries_list if wanted is None or e.kind == wanted]
         if pattern:
             lowered = pattern.lower()
@@ -396,6 +509,23 @@ class Registry:
                     others = [e for e in entries if e is not winner]
                     found.append(Conflict(kind, candidates[0].spelling, winner, others))
         return sorted(found, key=lambda c: (KINDS.index(c.kind), normalize(c.spelling)))
+
+
+def _kind(kind: Any) -> str | None:
+    """:func:`~kreg.names.check_kind`, failing with kreg's :class:`ConfigError` (a ValueError)."""
+    try:
+        return check_kind(kind)
+    except ValueError as error:
+        raise ConfigError(str(error), component="kind", argument="kind") from None
+
+
+def _short_repr(value: Any) -> str:
+    """A short repr for error messages, whatever the value (huge ints cannot be printed)."""
+    try:
+        text = repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def _spellings(entry: Entry) -> tuple[str, ...]:

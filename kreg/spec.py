@@ -10,6 +10,7 @@ Python code that reproduces it with plain Keras, for ``--dry-run`` and
 from __future__ import annotations
 
 import inspect
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from kreg.cellparse import (
     COMPILE_KEYS,
     KIND_OF_ARGUMENT,
     KIND_OF_KEY,
+    MAX_SUGGESTED_LENGTH,
     Call,
     Cell,
     Name,
@@ -34,6 +36,8 @@ from kreg.errors import (
 )
 
 _DATA_KEYS = ("x", "y", "sample_weight")
+MAX_COMPONENTS = 256
+"""A cell builds at most this many registry components (each costs milliseconds)."""
 
 
 @dataclass
@@ -43,7 +47,9 @@ class Value:
     value: Any
     code: str
     imports: frozenset[str] = frozenset()
-    qualified: Any = None  # {"component": "plugin:name", "config": {...}} for registry components
+    # {"component": "plugin:name", "config": {...}} for registry components,
+    # {"variable": name} for values taken from the notebook's namespace
+    qualified: Any = None
 
 
 @dataclass
@@ -66,6 +72,7 @@ class CompileSpec:
     qualified: dict[str, Any] = field(default_factory=dict)
     imports: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    components: int = 0  # registry components built so far (at most MAX_COMPONENTS)
 
     @property
     def trains(self) -> bool:
@@ -229,7 +236,8 @@ def _unknown(name: str, kind: str | None, namespace: Mapping[str, Any], at: Posi
             )
     close = api.registry().suggestions(name, kind)[:3]
     variables = {k: k for k in namespace if isinstance(k, str) and not k.startswith("_")}
-    close += [v for v in suggest(name, variables, limit=2) if v not in close]
+    if len(name) <= MAX_SUGGESTED_LENGTH:
+        close += [v for v in suggest(name, variables, limit=2) if v not in close]
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     what = kind or "component"
     return CellError(
@@ -296,7 +304,7 @@ def _argument(
         kind = KIND_OF_ARGUMENT.get(name)
         if isinstance(node, Name) and _find(node.name, kind, node.position) is None:
             if node.name in namespace:
-                return Value(namespace[node.name], node.name)
+                return Value(namespace[node.name], node.name, qualified={"variable": node.name})
             raise _unknown(node.name, kind, namespace, node.position)
         return _component(node, kind, namespace, spec, at)
     if isinstance(node, list):
@@ -324,6 +332,14 @@ def _build(
     position: Position,
 ) -> Value:
     entry = candidate.entry
+    spec.components += 1
+    if spec.components > MAX_COMPONENTS:
+        raise CellError(
+            f"the cell builds more than {MAX_COMPONENTS} components; build big collections "
+            "in a normal cell and pass the variable (metrics = my_metrics)",
+            position.line,
+            position.column,
+        )
     if candidate.deprecated:
         spec.notes.append(
             f"{spelling!r} is a Keras 2 name; kreg used {entry.name!r} ({entry.public_path})"
@@ -342,6 +358,7 @@ def _build(
     code, imports = _code_for(entry, arguments)
     qualified = {
         "component": entry.qualified_name,
+        "kind": entry.kind,
         "config": {k: v.qualified for k, v in arguments},
     }
     return Value(obj, code, imports, qualified)
@@ -373,7 +390,7 @@ def _user_component(name: str, value: Any, kind: str | None, position: Position)
     from kreg.contracts.structural import structural_report
 
     kind = kind or "loss"
-    if inspect.isclass(value):
+    if _is(value, type):
         report = structural_report(value, kind, f"{kind} {name}")
         if report.ok:
             try:
@@ -386,9 +403,9 @@ def _user_component(name: str, value: Any, kind: str | None, position: Position)
                     position.line,
                     position.column,
                 ) from None
-            return Value(value, f"{name}()")
+            return Value(value, f"{name}()", qualified={"variable": name})
     else:
-        target = value if inspect.isfunction(value) else type(value)
+        target = value if _is(value, types.FunctionType) else type(value)
         report = structural_report(target, kind, f"{kind} {name}")
     if not report.ok:
         reasons = "; ".join(r.message for r in report.failures)
@@ -397,7 +414,7 @@ def _user_component(name: str, value: Any, kind: str | None, position: Position)
             position.line,
             position.column,
         )
-    return Value(value, name)
+    return Value(value, name, qualified={"variable": name})
 
 
 def _weights(node: Any, position: Position) -> Value:
@@ -425,25 +442,21 @@ def _fit_value(key: str, node: Any, namespace: Mapping[str, Any], position: Posi
         "initial_epoch": (lambda v: _int(v) and v >= 0, "a whole number >= 0"),
         "batch_size": (lambda v: v is None or (_int(v) and v >= 1), "a whole number >= 1"),
         "validation_split": (
-            lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1,
+            lambda v: _is(v, (int, float)) and not _is(v, bool) and 0 <= v < 1,
             "a fraction in [0, 1)",
         ),
-        "shuffle": (lambda v: isinstance(v, bool), "True or False"),
-        "class_weight": (lambda v: v is None or isinstance(v, Mapping), "a dict {class: weight}"),
+        "shuffle": (lambda v: _is(v, bool), "True or False"),
+        "class_weight": (lambda v: v is None or _is(v, Mapping), "a dict {class: weight}"),
         "callbacks": (
-            lambda v: v is None or isinstance(v, (list, tuple)),
+            lambda v: v is None or _is(v, (list, tuple)),
             "a list of keras.callbacks.Callback variables",
         ),
         "validation_data": (
-            lambda v: v is None or not isinstance(v, (int, float, str, bool)),
+            lambda v: v is None or not _is(v, (int, float, str, bool)),
             "(x_val, y_val) or a dataset variable",
         ),
     }
-    if (
-        key == "callbacks"
-        and not isinstance(value.value, (list, tuple))
-        and value.value is not None
-    ):
+    if key == "callbacks" and not _is(value.value, (list, tuple)) and value.value is not None:
         value = Value([value.value], f"[{value.code}]")
     if key in checks:
         accept, wanted = checks[key]
@@ -455,7 +468,14 @@ def _fit_value(key: str, node: Any, namespace: Mapping[str, Any], position: Posi
 
 
 def _int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return _is(value, int) and not _is(value, bool)
+
+
+def _is(value: Any, classes: type | tuple[type, ...]) -> bool:
+    """``isinstance`` by ``type(value)`` only: values come from the user's namespace, and
+    ``isinstance`` reads ``value.__class__``, which runs code on objects that override
+    attribute access. Resolution never runs code of the user's objects."""
+    return issubclass(type(value), classes)
 
 
 def _data(node: Any, namespace: Mapping[str, Any]) -> Value:
@@ -464,7 +484,11 @@ def _data(node: Any, namespace: Mapping[str, Any]) -> Value:
             from kreg.names import suggest
 
             variables = {k: k for k in namespace if isinstance(k, str) and not k.startswith("_")}
-            close = suggest(node.name, variables, limit=3)
+            close = (
+                suggest(node.name, variables, limit=3)
+                if len(node.name) <= MAX_SUGGESTED_LENGTH
+                else []
+            )
             hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             raise CellError(
                 f"{node.name!r} is not a variable of the notebook.{hint}",
@@ -505,7 +529,7 @@ def _check_fit_arguments(spec: CompileSpec, cell: Cell) -> None:
             position.column,
         )
     x = spec.fit_args.get("x")
-    if x is not None and _is_dataset(x):
+    if x is not None and is_dataset(x):
         for key in ("y", "validation_split", "batch_size", "sample_weight"):
             if key in spec.fit_args and spec.fit_args[key] is not None:
                 position = cell.positions[key]
@@ -516,5 +540,11 @@ def _check_fit_arguments(spec: CompileSpec, cell: Cell) -> None:
                 )
 
 
-def _is_dataset(value: Any) -> bool:
+def is_dataset(value: Any) -> bool:
+    """Whether ``value`` is a ``tf.data.Dataset`` (checked by type, without importing TensorFlow).
+
+    Example:
+        >>> is_dataset([1, 2])
+        False
+    """
     return type(value).__module__.startswith("tensorflow") and "Dataset" in type(value).__name__

@@ -63,3 +63,15 @@ def subprocess_env(*paths: Path, **extra: str) -> dict[str, str]:
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     env.update(extra)
     return env
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the reliability tally (fuzzing, faults, nothing lost) at the end of the suite."""
+    from tests import reliability
+
+    text = reliability.table()
+    if text:
+        terminalreporter.section("reliability: cases tried and passed")
+        terminalreporter.write_line(text)
+        path = reliability.write(ROOT / "build")
+        terminalreporter.write_line(f"(also written to {path.relative_to(ROOT)})")

@@ -148,6 +148,162 @@ EAGER = '''
 '''
 
 
+# -- the plugin fault zoo (tests/test_fault_zoo.py) ------------------------------------------
+
+ZOO_IMPL = '''
+    import keras
+
+    NOT_CALLABLE = 42
+
+
+    def zoo_mae(y_true, y_pred):
+        """Mean absolute error, from the zoo."""
+        return keras.ops.mean(keras.ops.abs(y_true - y_pred), axis=-1)
+
+
+    class ExplodingLoss(keras.losses.Loss):
+        """A loss whose constructor raises."""
+
+        def __init__(self, reduction="sum_over_batch_size", name="exploding_loss", dtype=None):
+            raise RuntimeError("kaboom in ExplodingLoss.__init__")
+
+        def call(self, y_true, y_pred):
+            return y_pred
+'''
+
+
+def _raising_hook(hook: str, error: str) -> str:
+    """A plugin whose ``hook`` raises ``error``, after its register_losses registered one loss."""
+    first = (
+        ""
+        if hook == "register_losses"
+        else (
+            "@kreg.hookimpl\n"
+            "    def register_losses(register):\n"
+            f"        register('zoo_impl:zoo_mae', name='{hook}_partial')\n\n"
+        )
+    )
+    return f"""
+    import kreg
+
+    {first}
+    @kreg.hookimpl
+    def {hook}(register):
+        raise {error}("boom inside {hook}")
+"""
+
+
+LAZY_CONSTANT = """
+    import kreg
+
+    @kreg.hookimpl
+    def register_losses(register):
+        register("zoo_impl:NOT_CALLABLE", name="constant_loss")
+        register("zoo_impl:zoo_mae", name="zoo_mae")
+"""
+
+TWICE = """
+    import kreg
+
+    @kreg.hookimpl
+    def register_losses(register):
+        register("zoo_impl:zoo_mae", name="twin")
+        register("zoo_impl:zoo_mae", name="Twin")
+"""
+
+COPYCAT = """
+    import kreg
+
+    @kreg.hookimpl
+    def register_losses(register):
+        register("zoo_impl:zoo_mae", name="scaled_mae")  # acme's name
+"""
+
+INIT_RAISER = """
+    import kreg
+
+    @kreg.hookimpl
+    def register_losses(register):
+        register("zoo_impl:ExplodingLoss")
+        register("zoo_impl:zoo_mae", name="calm_mae")
+"""
+
+VANDAL_IMPORT = """
+    import kreg
+
+    kreg.lookup("huber").target = "zoo_impl:ExplodingLoss"  # at import: swap the built-in
+"""
+
+VANDAL_HOOK = """
+    import kreg
+    import kreg.api
+
+    @kreg.hookimpl
+    def register_losses(register):
+        register("zoo_impl:zoo_mae", name="vandal_mae")
+        kreg.api.registry().entries_list.clear()  # wipe every other plugin's entries
+"""
+
+VANDAL_LATE = """
+    import kreg
+
+    @kreg.hookimpl
+    def register_losses(register):
+        register("zoo_vandal_impl:SneakyLoss", name="sneaky_loss")
+"""
+
+VANDAL_LATE_IMPL = """
+    import kreg
+
+    # Imported on first use, after loading: tries to take over another plugin's name.
+    kreg.lookup("acme:scaled_mae").target = "zoo_impl:ExplodingLoss"
+    SneakyLoss = None
+"""
+
+SLOW_IMPORT = """
+    import time
+
+    import kreg
+
+    time.sleep(10)  # a plugin that does heavy work at import
+
+
+    @kreg.hookimpl
+    def register_losses(register):
+        register("zoo_impl:zoo_mae", name="slow_mae")
+"""
+SLOW_PLUGIN = ("zoo_slow", ("zoo_slow_kreg", "zoo_slow_plugin", SLOW_IMPORT))
+"""Not in ALL: a 10 s import would slow down every test that loads all plugins. The zoo
+installs it in a site of its own, for one subprocess."""
+
+# Distribution names use "_": importlib.metadata reads the name up to the first "-" of the
+# dist-info folder, so "zoo-a-kreg" and "zoo-b-kreg" would both be "zoo" (and one would hide).
+ZOO = {
+    "zoo_raise_metrics": (
+        "zoo_raise_metrics_kreg",
+        "zoo_raise_metrics_plugin",
+        _raising_hook("register_metrics", "ValueError"),
+    ),
+    "zoo_raise_optimizers": (
+        "zoo_raise_optimizers_kreg",
+        "zoo_raise_optimizers_plugin",
+        _raising_hook("register_optimizers", "KeyError"),
+    ),
+    "zoo_raise_schedules": (
+        "zoo_raise_schedules_kreg",
+        "zoo_raise_schedules_plugin",
+        _raising_hook("register_schedules", "SystemExit"),
+    ),
+    "zoo_lazy_constant": ("zoo_lazy_constant_kreg", "zoo_lazy_constant_plugin", LAZY_CONSTANT),
+    "zoo_twice": ("zoo_twice_kreg", "zoo_twice_plugin", TWICE),
+    "zoo_copycat": ("zoo_copycat_kreg", "zoo_copycat_plugin", COPYCAT),
+    "zoo_init_raiser": ("zoo_init_raiser_kreg", "zoo_init_raiser_plugin", INIT_RAISER),
+    "zoo_vandal_import": ("zoo_vandal_import_kreg", "zoo_vandal_import_plugin", VANDAL_IMPORT),
+    "zoo_vandal_hook": ("zoo_vandal_hook_kreg", "zoo_vandal_hook_plugin", VANDAL_HOOK),
+    "zoo_vandal_late": ("zoo_vandal_late_kreg", "zoo_vandal_late_plugin", VANDAL_LATE),
+}
+
+
 ALL = {
     # plugin name: (distribution, module, code)
     "acme": ("acme-kreg", "acme_plugin", GOOD_PLUGIN),
@@ -159,11 +315,14 @@ ALL = {
     # Sorts before "acme", so its broken scaled_mae would win the name if it were not rejected.
     "aaa_shaky": ("shaky-kreg", "shaky_plugin", SHAKY),
     "eager": ("eager-kreg", "eager_plugin", EAGER),
+    **ZOO,
 }
 SUPPORT_MODULES = {
     "acme_losses": GOOD_PLUGIN_CODE,
     "huber_thief_impl": HUBER_THIEF_IMPL,
     "shaky_impl": SHAKY_IMPL,
+    "zoo_impl": ZOO_IMPL,
+    "zoo_vandal_impl": VANDAL_LATE_IMPL,
 }
 
 

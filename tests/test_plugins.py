@@ -11,6 +11,7 @@ import pytest
 import kreg
 from kreg import hookspecs
 from tests.conftest import ROOT, subprocess_env
+from tests.fake_plugins import ZOO
 
 
 def _status(name: str) -> kreg.plugin_manager.PluginInfo:
@@ -154,6 +155,7 @@ def test_cli_plugins_shows_failures_and_conflicts(plugin_site):
         "aaa_shaky": "disabled",
         "contrib": "disabled",
         "eager": "disabled",
+        **dict.fromkeys(ZOO, "disabled"),  # the fault zoo's plugins (tests/test_fault_zoo.py)
     }
 
 

@@ -194,9 +194,10 @@ def _line_command(arguments: Any) -> Any:
             [
                 info.name,
                 info.version or "-",
-                info.status,
+                info.status + (" (slow)" if info.slow else ""),
+                f"{info.load_seconds:.2f} s",
                 ", ".join(f"{k}: {v}" for k, v in info.counts.items()),
-                info.error or "",
+                "; ".join(x for x in (info.error, info.note) if x),
             ]
             for info in api.plugins()
         ]

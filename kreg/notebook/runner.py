@@ -4,6 +4,8 @@
 built inside the strategy's scope); 4. ``--dry-run`` stops here; 5. rebuild the
 model in scope (strategy or mixed precision) if needed; 6. compile and fit;
 7. only then replace the user's variable, and store the :class:`~kreg.train.Run`.
+A fault during training (a callback's exception, out of memory, a failed step)
+still does 7 with the partial Run, then is reported as an error.
 """
 
 from __future__ import annotations
@@ -33,8 +35,13 @@ def run_kcompile(shell: Any, model_name: str, cell: Cell, options: Any, argument
     if arguments.dry_run:
         _show_dry_run(spec, model_name, placement, options)
         return None
+    if getattr(arguments, "export", None):
+        from kreg.export import check_exportable
+
+        check_exportable(spec)  # before training: say now, not after an hour of it
     previous_policy = keras.mixed_precision.global_policy()
     notes = []
+    fault = None
     try:
         target = model
         policy = None
@@ -65,6 +72,8 @@ def run_kcompile(shell: Any, model_name: str, cell: Cell, options: Any, argument
         run = train.train(
             target, spec, options, placement, model_name=model_name, announce=_announce
         )
+    except train.TrainingFault as error:  # the partial run is stored below, then reported
+        fault, run = error, error.run
     except KregError:  # CellError included: already says what and where
         raise
     except Exception as error:
@@ -78,13 +87,21 @@ def run_kcompile(shell: Any, model_name: str, cell: Cell, options: Any, argument
     run.notes[:0] = notes
     for note in notes:
         print(f"kreg: {note}")
-    if run.stopped:
+    if run.stopped and fault is None:
         print(f"kreg: stopped early: {run.stopped}")
     import kreg
 
     kreg.last_run = run
     if arguments.output:
         namespace[arguments.output] = run
+    if fault is not None:
+        where = f"`{arguments.output}` and kreg.last_run" if arguments.output else "kreg.last_run"
+        raise KregError(
+            f"{fault} The partial run is in {where}; its .error holds the exception and traceback."
+        ) from fault
+    if getattr(arguments, "export", None):
+        folder = run.export(arguments.export)
+        print(f"kreg: exported to {folder}; train it anywhere with `kreg train {folder}`")
     return run
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
+import tensorflow as tf
 from keras import ops
 
 try:  # not exported by keras.losses, but what Keras's own loss functions are wrapped in
@@ -251,8 +252,12 @@ def repair_class_config(cls: type) -> list[str]:
     try:
         # An explicit name keeps Keras's automatic naming (auc, auc_1...) untouched.
         probe = {"name": "kreg_probe"} if "name" in _accepted(cls) else {}
-        instance = cls(**probe)
-        present = instance.get_config()
+        # In a throw-away graph: building a metric creates variables, and doing that eagerly
+        # would start TensorFlow's runtime at import, after which users can no longer set
+        # memory growth, visible devices or logical CPUs.
+        with tf.Graph().as_default():
+            instance = cls(**probe)
+            present = instance.get_config()
     except Exception:
         return []
     getters = {}

@@ -227,6 +227,10 @@ class CompileWidget(w.VBox):
         self.train_button = self._button("Train", "kreg-train", self._train_clicked)
         self.stop_button = self._button("Stop", "kreg-stop", self._stop_clicked)
         self.stop_button.disabled = True
+        self.export_path = w.Text(value=f"exports/{self.names['model']}", description="export to")
+        self.export_path.add_class("kreg-export-path")
+        self.export_button = self._button("Export", "kreg-export", self._export_clicked)
+        self.export_button.disabled = True
         self.status = w.HTML("ready")
         self.status.add_class("kreg-status")
         self.progress = w.IntProgress(value=0, min=0, max=1, description="")
@@ -259,7 +263,15 @@ class CompileWidget(w.VBox):
                 w.HBox([self.epochs, self.batch_size, self.validation_split]),
             ]
         )
-        buttons = w.HBox([self.compile_button, self.train_button, self.stop_button])
+        buttons = w.HBox(
+            [
+                self.compile_button,
+                self.train_button,
+                self.stop_button,
+                self.export_path,
+                self.export_button,
+            ]
+        )
         super().__init__(
             [pickers, buttons, self.status, self.progress, self.progress_line, self.plot, views]
         )
@@ -418,6 +430,7 @@ class CompileWidget(w.VBox):
             self._say(f"Keras refused the configuration: {error}", error=True)
             return
         self.run = run
+        self.export_button.disabled = False
         self._say(f"compiled: {run.device} · loss={_name_of(self.loss.value.strip())}")
 
     def _train_clicked(self, _: Any = None) -> None:
@@ -463,12 +476,27 @@ class CompileWidget(w.VBox):
         self._say(f"{how} · loss={loss_name} · history: {done} epochs · {run.wall_seconds:.1f} s")
         self._running(False)
 
+    def _export_clicked(self, _: Any = None) -> None:
+        if self.run is None:
+            self._say("nothing to export yet: compile or train first", error=True)
+            return
+        try:
+            folder = self.run.export(self.export_path.value.strip())
+        except KregError as error:
+            self._say(str(error), error=True)
+            return
+        except OSError as error:
+            self._say(f"cannot write the export: {error}", error=True)
+            return
+        self._say(f"exported to {folder}; train it anywhere with: kreg train {folder}")
+
     def _stop_clicked(self, _: Any = None) -> None:
         self.model.stop_training = True
         self._say("stopping after the current step…")
 
     def _running(self, running: bool) -> None:
         self.compile_button.disabled = running
+        self.export_button.disabled = running or self.run is None
         self.train_button.disabled = running
         self.stop_button.disabled = not running
 

@@ -92,6 +92,26 @@ def test_train_in_the_background_shows_the_plot_and_the_cell_reproduces_it(ui, k
     assert "keras.losses.Huber()" in ui.code_view.value
 
 
+def test_export_button_writes_a_folder_kreg_train_reads(ui, keras, tmp_path):
+    assert ui.export_button.disabled  # nothing to export before a run
+    ui.loss.value = "huber"
+    ui.train_button.click()
+    ui.wait(120)
+    assert not ui.export_button.disabled
+    ui.export_path.value = str(tmp_path / "from-widget")
+    ui.export_button.click()
+    assert "exported to" in ui.status.value and "kreg train" in ui.status.value
+    from kreg.export import load_export
+
+    export = load_export(tmp_path / "from-widget")
+    assert export.document["compile"]["loss"]["component"] == "keras:huber"
+    assert export.fit_settings["epochs"] == 3
+    np.testing.assert_array_equal(export.data()["x"], ui.x)
+    loaded = export.load_model().get_weights()
+    for initial, exported in zip(ui.run.initial_weights, loaded):
+        np.testing.assert_array_equal(initial, exported)
+
+
 def test_stop_during_a_run_keeps_weights_and_partial_history(keras):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(20_000, 8)).astype("float32")

@@ -67,6 +67,11 @@ class KregMagics(Magics):
     @argument("--no-jit", action="store_true", help="never compile with XLA")
     @argument("--steps-per-execution", default="auto", help="auto or a whole number")
     @argument("--verbose", default="0", help="Keras's fit verbosity: 0, 1 or 2")
+    @argument(
+        "--export",
+        metavar="PATH",
+        help="after the run, write it to the folder PATH for `kreg train` (see Run.export)",
+    )
     @cell_magic
     def kcompile(self, line: str, cell: str) -> None:
         """Compile (and train, when the cell sets ``x``) a Keras model from ``key = value`` lines.
@@ -201,7 +206,7 @@ def _line_command(arguments: Any) -> Any:
             ]
             for info in api.plugins()
         ]
-        return HTMLTable(["plugin", "version", "status", "entries", "error"], rows)
+        return HTMLTable(["plugin", "version", "status", "import", "entries", "notes"], rows)
     if arguments.command == "check":
         from kreg.contracts import check
 

@@ -139,6 +139,28 @@ class _Throttle:
         self.next_at = now + max(self.min_interval, took / self.max_overhead)
 
 
+def _round_limits(ax: Any) -> tuple[float, float]:
+    """The axes' y limits widened to the enclosing tick values (stable while data moves inside).
+
+    Example:
+        >>> from matplotlib.figure import Figure
+        >>> ax = Figure().subplots()
+        >>> ax.set_ylim(0.013, 0.987)
+        (0.013, 0.987)
+        >>> _round_limits(ax)
+        (0.0, 1.0)
+    """
+    low, high = ax.get_ylim()
+    ticks = ax.yaxis.get_major_locator().tick_values(low, high)
+    below = [t for t in ticks if t <= low]
+    above = [t for t in ticks if t >= high]
+    low, high = (float(max(below)) if below else low, float(min(above)) if above else high)
+    data_low, data_high = ax.dataLim.y0, ax.dataLim.y1
+    if 0 <= data_low < data_high and (low < 0 or data_low <= 0.25 * data_high):
+        low = 0.0  # a loss falling from its first value: keep the axis from 0, and stable
+    return low, high
+
+
 class _Downsampled:
     """Bucket means of per-batch points ``(epoch, step, value)``, at most ``limit`` buckets.
 
@@ -293,6 +315,8 @@ class LiveView(keras.callbacks.Callback):
         self._line_handle: Any = None
         self._figure_panels: list[str] | None = None
         self._artists: dict[str, dict[str, Any]] = {}
+        self._background: Any = None  # the figure without lines and legend, as drawn last
+        self._background_key: Any = None  # the limits and legend that background was drawn with
         self._tty_line = False
         self.render_seconds = 0.0  # matplotlib time, mostly off the training thread
         self._pending: Any = None  # a Future: the PNG being rendered in the background
@@ -559,7 +583,7 @@ class LiveView(keras.callbacks.Callback):
             return
         if self.mode == "notebook" and self.plot:
             self._publish_finished_render()
-            if self._pending is None and self._plot_throttle.due(now):
+            if self._pending is None and self._plot_throttle.due(now) and self._plottable():
                 self._render_in_background()
         if self._line_throttle.due(time.perf_counter()):
             started = time.perf_counter()
@@ -584,6 +608,16 @@ class LiveView(keras.callbacks.Callback):
         except Exception as exc:
             self._fail(exc)
         self.draw_seconds += time.perf_counter() - started
+
+    def _plottable(self) -> bool:
+        """Whether a mid-run figure would show a line: some series has two points.
+
+        A figure of one point has degenerate y limits, and its cached background would
+        have to be redrawn at the next render; the placeholder stays until then.
+        """
+        return any(len(sampler.buckets) >= 2 for sampler in self._drawn.values()) or any(
+            len(points) >= 2 for points in self._epoch_points.values()
+        )
 
     def _render_in_background(self) -> None:
         """Draw on a worker thread: TensorFlow releases the GIL while it runs a step, so the
@@ -820,9 +854,9 @@ class LiveView(keras.callbacks.Callback):
                     )
                 if xs:
                     right = max(right, max(xs))
-            shown = tuple(
-                role for role in ("batch", "epoch", "val") if len(artists[role].get_xdata())
-            )
+            # Batches and epochs are always in the legend (epoch points come at the first
+            # epoch end): a legend that changes forces a full redraw of the cached background.
+            shown = ("batch", "epoch") + (("val",) if len(artists["val"].get_xdata()) else ())
             if shown != artists["legend"] and panel == panels[0]:
                 # One legend for the figure (text is most of the drawing time): every panel
                 # uses the same colours for batch, epoch and validation values.
@@ -838,8 +872,46 @@ class LiveView(keras.callbacks.Callback):
             ax.set_xlim(snapshot["first"], right)
             ax.relim()
             ax.autoscale_view(scalex=False)
+            ax.set_ylim(*_round_limits(ax), auto=None)
+        return self._draw_png(panels)
+
+    def _draw_png(self, panels: list[str]) -> bytes:
+        """Draw the figure and encode it as PNG, redrawing axes and text only when they change.
+
+        Axes, ticks, labels and titles (most of the drawing time) are drawn once into a
+        cached background and redrawn only when a panel's limits or the legend change (the y
+        limits are rounded to tick values, so that is rare); each render restores that
+        background and draws the lines and the legend over it.
+        """
+        from PIL import Image
+
+        canvas = self.figure.canvas
+        legend = self._artists[panels[0]]["axes"].get_legend() if panels else None
+        moving = [self._artists[p][role] for p in panels for role in ("batch", "epoch", "val")]
+        moving += [legend] if legend is not None else []
+        key = (
+            tuple(self._figure_panels or ()),
+            tuple(self.figure.get_size_inches()),
+            tuple(
+                (self._artists[p]["axes"].get_xlim(), self._artists[p]["axes"].get_ylim())
+                for p in panels
+            ),
+            self._artists[panels[0]]["legend"] if panels else (),
+        )
+        if key != self._background_key:
+            for artist in moving:
+                artist.set_animated(True)
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+            self._background_key = key
+        else:
+            canvas.restore_region(self._background)
+        for artist in moving:
+            artist.axes.draw_artist(artist)
+        width, height = canvas.get_width_height(physical=True)
+        image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png")
+        image.save(buffer, format="png", compress_level=1)
         return buffer.getvalue()
 
     def _build_figure(self, panels: list[str]) -> None:
@@ -880,11 +952,14 @@ class LiveView(keras.callbacks.Callback):
                     ax.set_axis_off()
                 continue
             panel = panels[index]
-            ax.set_title(panel, fontsize="medium")
+            # Fixed title and label positions: matplotlib's automatic ones measure every tick
+            # label at each full draw (a third of its time).
+            ax.set_title(panel, fontsize="medium", y=1.0)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
             if index >= len(panels) - cols:
                 ax.set_xlabel("epoch")
+                ax.xaxis.set_label_coords(0.5, -0.15)
             (batch,) = ax.plot([], [], color="C0", lw=0.8, alpha=0.55, label=f"{panel} (batch)")
             (epoch,) = ax.plot([], [], "o-", color="C0", lw=1.8, ms=4, label=panel)
             (val,) = ax.plot([], [], "s-", color="C1", lw=1.8, ms=4, label=f"val_{panel}")
@@ -896,3 +971,4 @@ class LiveView(keras.callbacks.Callback):
                 "legend": (),
             }
         self._figure_panels = list(panels)
+        self._background_key = None

@@ -96,8 +96,14 @@ class Lookahead(keras.optimizers.Optimizer):
 
     @property
     def variables(self) -> list[Any]:
-        """This optimizer's variables followed by the inner optimizer's slots."""
-        return [*self._variables, *self._inner_slots]
+        """This optimizer's variables followed by the inner optimizer's slots, each once.
+
+        Keras's attribute tracker may already have put the slots into ``_variables``
+        (``_inner_slots`` is a list of variables set on the optimizer), so they are
+        not added twice.
+        """
+        seen = {id(v) for v in self._variables}
+        return [*self._variables, *(v for v in self._inner_slots if id(v) not in seen)]
 
     def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
         """One inner step; every ``sync_period`` steps, pull the slow weights toward it."""

@@ -102,32 +102,41 @@ def summary(values: list[float]) -> tuple[float, str]:
 
 GAPS = """## Gaps and their measured causes
 
-- `%%kcompile` small MLP, target 5x: kreg already runs one execution per epoch
-  (`steps_per_execution` 1,000, the ceiling the target was derived from) and its own
-  work (parsing, resolving, the live view) costs a few ms. What remains is Keras's:
-  tracing the multi-step train function takes ~0.55 s (cProfile: `trace_function`,
-  once per compile), and each step then costs ~0.23 ms, bound by Keras's tf.data
-  pipeline for in-memory arrays (iterating that pipeline alone, eagerly, takes
-  0.27 ms per batch on these 2 cores). 3 epochs x 1,000 steps = ~0.55 + 0.7 s,
-  against a plain-Keras anchor of ~2.8 s in a kernel here (the 6.6x in the issue
-  was measured against a 5.4 s anchor). Tried and rejected: XLA (`jit_compile`:
-  tracing 1.9 s on CPU), `unrolled_steps_per_execution=4` (steps 0.46 s but
-  tracing 1.4 s), one TensorFlow thread (steps 0.52 s, but it must be set before
-  TensorFlow starts, so not from a notebook cell). A different input pipeline
-  would change the shuffling order and so the results, which must equal plain
-  Keras's.
-- Live plot, target < 3%: the live view drew on the training thread (~80 ms per
-  3-panel render on this CPU: 10% of a short run, and the small CNN was 5%
-  slower than plain Keras). It now renders on a worker thread while TensorFlow
-  runs the next steps, publishes from the training thread, and draws one legend
-  per figure; the CNN is no longer slower. The live-plot row is still above
-  target: four runs of the same interleaved benchmark measured +0.8%, +6.3%,
-  +15% and +23% (peers in the same rounds: livelossplot +38-52%, tqdm +3-22%).
-  Causes: on 2 cores the worker's renders compete with TensorFlow's two
-  intra-op threads, and the final render that leaves the static PNG in the
-  notebook (~80 ms) stays on the critical path: ~3.5% of this 2.2 s run by
-  itself, less on longer runs. Not fixed: fewer or cheaper renders would trade
-  away the live view on short runs.
+- `%%kcompile` small MLP, target 5x, not met: kreg already runs one execution per
+  epoch (`steps_per_execution` 1,000, the ceiling the target was derived from) and its
+  own work (parsing, resolving, the live view) costs a few ms. What remains is Keras's,
+  measured with per-epoch timers and cProfile: the first epoch costs ~0.55-0.7 s, of
+  which ~0.45 s is tracing the train step into a graph (~800 ops: model, loss, Adam,
+  metrics; plain Keras pays the same trace) and ~0.1-0.2 s TensorFlow's graph optimizer
+  on the first call; each later epoch of 1,000 steps costs ~0.145 s, of which iterating
+  Keras's tf.data pipeline for in-memory arrays inside a graph alone takes ~0.058 s.
+  So 3 epochs cannot go below ~0.45 + 0.1 + 3 x 0.145 = ~1.0 s, minus noise, against a
+  plain-Keras anchor of ~2.8-3.1 s in a kernel here: 5x would need ~0.6 s. (The 6.6x in
+  the issue was measured against a 5.4 s anchor.) Tried and rejected: XLA (`jit_compile`:
+  tracing 1.9 s on CPU), `unrolled_steps_per_execution=4` (steps 0.46 s but tracing
+  1.4 s), one TensorFlow thread (steps 0.52 s, but it must be set before TensorFlow
+  starts, so not from a notebook cell), disabling TensorFlow's graph optimizer (saves
+  ~0.1 s here, identical losses, but it is global and gives up fused kernels that
+  matter on GPUs). A different input pipeline would change the shuffling order and so
+  the results, which must equal plain Keras's.
+- Live plot, target < 3%, not reliably met on this machine. Fixed since the last
+  session: each 3-panel render took ~73 ms on this CPU (cProfile: ~70% drawing axes,
+  ticks and text), and even on a worker thread, with the final render on the training
+  thread, four runs measured +0.8%, +6.3%, +15% and +23%. The figure now keeps a cached
+  background (axes, ticks, labels, titles) and each render restores it and draws only the
+  lines and the legend (Agg blitting), redrawing the background only when a panel's limits
+  or legend change: the y limits are rounded out to tick values and start at 0 for a
+  falling loss, the legend always lists batches and epochs, and the first mid-run render
+  waits until a series has two points (one point gives degenerate limits); titles and
+  axis labels have fixed positions (matplotlib's automatic ones measure every tick label).
+  PNG encoding uses zlib level 1. A 10-epoch synthetic run with 40 renders now has a
+  median render of ~15 ms, and in the benchmark's run the final render on the training
+  thread is a ~7 ms blit. Four `make bench` runs since: -2.4%, +8.7%, +3.2%, +6.1%.
+  What is left is a fixed cost against a 2.2 s run: drawing the figure once (~50 ms of
+  matplotlib text layout and glyph rendering, on the worker thread, taking one of the
+  2 cores TensorFlow uses) plus ~28 ms on the training thread (the progress line at
+  4 updates a second, publishing, the final blit): ~3.5-4.5% of this run, less on longer
+  ones, inside a run-to-run noise of +-15%.
 - `kreg check --all` took ~29 s: optimizers tried the default learning rate first
   (0.001: 60 wasted steps for most), and everything ran in one process. Now 0.1
   is tried first (the example's rate when it sets one) and `--all` spreads the
@@ -343,11 +352,20 @@ def main() -> None:
         "is visible and is not part of `make bench` on this CPU machine.",
         "",
         "`%%kcompile` rows run in a real Jupyter kernel (nbclient, `%run benchmarks/kcompile.py`), "
-        "3 repeats each (the live-view rows: 5 interleaved rounds, overhead = median of the "
-        "per-round ratios), every variant from the same initial weights, data and shuffling seed; "
+        "3 repeats each (the live-view rows: 9 interleaved rounds, the order reversed every other "
+        "round, overhead = median of the per-round ratios), every variant from the same initial "
+        "weights, data and shuffling seed; "
         f"final losses: `%%kcompile` {kc['mlp_kcompile']['loss']:.8g}, plain Keras "
         f"{kc['mlp_plain']['loss']:.8g}. Overhead rows: ratio = with / without. The peers run "
         "with the same `steps_per_execution` as `%%kcompile` so that only the view differs.",
+        "",
+        "The live view's own cost in the live-plot runs (medians, measured inside kreg): "
+        f"{kc['view_costs']['training_thread'] * 1000:.0f} ms on the training thread (progress "
+        f"line, publishing, the final render), {kc['view_costs']['render'] * 1000:.0f} ms of "
+        f"rendering in all ({kc['view_costs']['redraws']:.0f} renders, the mid-run ones on a "
+        "worker thread while TensorFlow trains), against a run of "
+        f"{kc['view_on']['median']:.2f} s. Single wall-time ratios vary by +-15% on these "
+        "2 shared cores, so the overhead row is a median over the interleaved rounds.",
     ]
     lines += ["", GAPS]
     text = "\n".join(lines) + "\n"

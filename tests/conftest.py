@@ -26,6 +26,16 @@ def keras():
 
 
 @pytest.fixture(scope="session")
+def ip(keras):
+    """The process's IPython shell with ``%load_ext kreg`` done (a real shell, not a kernel)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "kreg")
+    return shell
+
+
+@pytest.fixture(scope="session")
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding installed-looking plugin distributions (dist-info + entry points)."""
     return build_site(tmp_path_factory.mktemp("site"))

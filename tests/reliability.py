@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from hypothesis import HealthCheck, settings
+
 TALLY: dict[str, list[int]] = {}
 """area -> [tried, passed]."""
 
@@ -35,6 +37,18 @@ def case(area: str) -> Iterator[None]:
     record(area, 1, 0)
     yield
     TALLY[area][1] += 1
+
+
+def fuzz_settings(examples: int, **extra: object) -> settings:
+    """Hypothesis settings for the fuzzers: deterministic, no deadline, no example database."""
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        **extra,
+    )
 
 
 def table() -> str:

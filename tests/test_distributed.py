@@ -42,10 +42,8 @@ shuffle = False
 
 
 @pytest.fixture(scope="module")
-def shell(keras) -> InteractiveShell:
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "kreg")
-    return shell
+def shell(ip) -> InteractiveShell:
+    return ip
 
 
 def _model(keras):

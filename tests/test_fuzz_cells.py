@@ -23,7 +23,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import kreg
@@ -39,6 +39,7 @@ from kreg.cellparse import (
 from kreg.errors import CellError
 from kreg.spec import MAX_COMPONENTS, CompileSpec, resolve_cell
 from tests import reliability
+from tests.reliability import fuzz_settings
 
 # ast.parse warns about odd escapes in generated strings ('\\L'): Python's, not kreg's.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::SyntaxWarning")
@@ -58,17 +59,6 @@ BUDGET = {
     "code": 1500,
     "magic": 400,
 }
-
-
-def fuzz_settings(examples: int) -> settings:
-    return settings(
-        max_examples=examples,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        print_blob=True,
-        suppress_health_check=list(HealthCheck),
-    )
 
 
 # -- the canary ----------------------------------------------------------------------------
@@ -779,7 +769,7 @@ def code_cells(draw: Any) -> str:
 def _fuzz(strategy: Any, examples: int) -> int:
     tried = [0]
 
-    @fuzz_settings(examples)
+    @fuzz_settings(examples, print_blob=True)
     @given(strategy)
     def run(body: str) -> None:
         tried[0] += 1
@@ -792,7 +782,7 @@ def _fuzz(strategy: Any, examples: int) -> int:
 def test_valid_cells_resolve_or_explain():
     resolved = []
 
-    @fuzz_settings(BUDGET["valid"])
+    @fuzz_settings(BUDGET["valid"], print_blob=True)
     @given(valid_cells())
     def run(body: str) -> None:
         resolved.append(isinstance(check(body), CompileSpec))
@@ -865,7 +855,7 @@ def test_cells_through_the_magic_are_usage_errors_with_a_line_and_change_nothing
     last_run = kreg.last_run
     outcomes = {"resolved": 0, "refused": 0}
 
-    @fuzz_settings(BUDGET["magic"])
+    @fuzz_settings(BUDGET["magic"], print_blob=True)
     @given(st.one_of(valid_cells(), mutated_cells(), code_cells(), unicode_cells()))
     def run(body: str) -> None:
         with reliability.case(AREA):

@@ -14,27 +14,18 @@ import time
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import kreg
 from kreg.registry import Entry
 from tests import reliability
+from tests.reliability import fuzz_settings
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Keras 2 spellings
 
 AREA = "fuzz: name resolution"
 SLOW_CALL_SECONDS = 2.0  # a hang guard, not a benchmark
-
-
-def fuzz_settings(examples: int) -> settings:
-    return settings(
-        max_examples=examples,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -9,7 +9,6 @@ import textwrap
 import numpy as np
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 
 import kreg
 from tests.conftest import ROOT, subprocess_env
@@ -36,13 +35,6 @@ class Canary:
     def __iter__(self):
         self.hits.append(("iter", None))
         return iter(())
-
-
-@pytest.fixture(scope="module")
-def ip(keras):
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "kreg")
-    return shell
 
 
 @pytest.fixture

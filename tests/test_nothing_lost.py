@@ -21,7 +21,6 @@ import textwrap
 
 import numpy as np
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
 from tests import reliability
 from tests.conftest import ROOT, subprocess_env
@@ -167,13 +166,6 @@ epochs = 2
 batch_size = 16
 shuffle = False
 """
-
-
-@pytest.fixture(scope="module")
-def ip(keras):
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "kreg")
-    return shell
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
 
 import kreg
 from tests import reliability
@@ -213,13 +212,6 @@ def helpers(keras):
             return result
 
     return SimpleNamespace(**{k: v for k, v in locals().items() if isinstance(v, type)})
-
-
-@pytest.fixture(scope="module")
-def ip(keras):
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "kreg")
-    return shell
 
 
 @pytest.fixture(scope="module")

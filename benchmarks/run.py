@@ -131,7 +131,8 @@ GAPS = """## Gaps and their measured causes
   axis labels have fixed positions (matplotlib's automatic ones measure every tick label).
   PNG encoding uses zlib level 1. A 10-epoch synthetic run with 40 renders now has a
   median render of ~15 ms, and in the benchmark's run the final render on the training
-  thread is a ~7 ms blit. Four `make bench` runs since: -2.4%, +8.7%, +3.2%, +6.1%.
+  thread is a ~7 ms blit. Five `make bench` runs since: -2.4%, +8.7%, +3.2%, +6.1%,
+  +1.0% (the table above is the last).
   What is left is a fixed cost against a 2.2 s run: drawing the figure once (~50 ms of
   matplotlib text layout and glyph rendering, on the worker thread, taking one of the
   2 cores TensorFlow uses) plus ~28 ms on the training thread (the progress line at

@@ -295,3 +295,33 @@ def test_cpu_can_still_be_split_after_kreg_and_tensorflow_are_imported():
 
 if os.name != "posix":  # pragma: no cover
     pytestmark = pytest.mark.skip("the worker processes are killed with POSIX signals")
+
+
+def test_data_sources_npz_dataset_folder_and_loader(keras, notebook_run, tmp_path, monkeypatch):
+    """``--data``: an .npz, a tf.data save folder, or module:function; else the export's own."""
+    import tensorflow as tf
+
+    from kreg.distributed import DistributedSetupError, find_data
+    from kreg.export import ExportError, load_export
+
+    folder, run = notebook_run
+    export = load_export(folder)
+    own = find_data(None, export)
+    np.testing.assert_array_equal(own["x"], run.spec.fit_args["x"])
+    np.savez(tmp_path / "other.npz", x=own["x"][:10], y=own["y"][:10])
+    assert find_data(str(tmp_path / "other.npz"), export)["y"].shape == (10, 1)
+    tf.data.Dataset.from_tensor_slices((own["x"][:8], own["y"][:8])).batch(4).save(
+        str(tmp_path / "saved")
+    )
+    dataset = find_data(str(tmp_path / "saved"), export)["x"]
+    assert [tuple(x.shape) for x, _ in dataset] == [(4, 4), (4, 4)]
+    (tmp_path / "my_loader.py").write_text(
+        "import numpy as np\ndef load():\n    return np.ones((6, 4)), np.zeros((6, 1))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert find_data("my_loader:load", export)["x"].shape == (6, 4)
+    with pytest.raises(DistributedSetupError, match="module:function"):
+        find_data("my_loader:missing", export)
+    np.savez(tmp_path / "no_x.npz", features=own["x"][:2])
+    with pytest.raises(ExportError, match="no array named x"):
+        find_data(str(tmp_path / "no_x.npz"), export)

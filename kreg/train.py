@@ -675,6 +675,14 @@ def fit(
                 f"stopped after {len(losses)} complete epoch(s): model.stop_training was set "
                 "(the Stop button or a callback); the model keeps its trained weights"
             )
+    if (
+        not step_fault
+        and guard.epoch is not None
+        and getattr(view, "last_epoch", None) == guard.epoch
+        and getattr(view, "last_step", guard.epoch_step) < guard.epoch_step
+    ):
+        # The view is the last callback: one that failed before it hid this step from it.
+        view.last_step = guard.epoch_step
     if outcome.stopped is not None:
         on_interrupt(outcome.stopped)
     return outcome

@@ -382,6 +382,8 @@ def test_a_callback_exception_is_reported_and_keeps_the_last_completed_step(ip, 
             assert_state(ip.user_ns["model"], setup.states[done], f"{hook} at {at}")
             assert run.steps_completed == done and run.epochs_completed == epochs
             assert run.history.get("loss", []) == setup.losses[:epochs]
+            if hook == "on_train_batch_end":  # the view's last line counts the same steps
+                assert (run.view.last_epoch, run.view.last_step) == (at // STEPS, at % STEPS + 1)
             assert_clean(ip, keras, train_next=(hook, at) == CALLBACK_FAULTS[-1])
 
 

@@ -23,6 +23,9 @@ from kreg.cellparse import STRATEGIES, Options
 from kreg.errors import KregError
 
 TARGET_SECONDS_PER_EXECUTION = 0.25
+SAFETY_COPY_LIMIT_GB = float(os.environ.get("KREG_SAFETY_COPY_GB", "2"))
+"""Above this size (weights + optimizer variables), no epoch-end host copy is kept (see
+:class:`FaultGuard`); ``KREG_SAFETY_COPY_GB`` changes it (0: never copy)."""
 """``--steps-per-execution auto`` aims at one execution per this many seconds (live view rate)."""
 
 
@@ -411,6 +414,8 @@ class FaultGuard(keras.callbacks.Callback):
         self.saved_epoch = 0
         self.epoch_logs: list[dict[str, Any]] = []
         self.start_iterations: int | None = None
+        self.nan_restored = False
+        self.copy_skipped_gb: float | None = None  # the state's size when it was too big to copy
         self._saved: tuple[list[Any], list[Any]] | None = None
 
     def iterations(self) -> int | None:
@@ -429,9 +434,18 @@ class FaultGuard(keras.callbacks.Callback):
         return max(self.steps, counted)
 
     def capture(self) -> None:
-        """Keep a host copy of the weights and the optimizer variables."""
+        """Keep a host copy of the weights and the optimizer variables.
+
+        Skipped (and :attr:`copy_skipped_gb` set) when they hold more than
+        ``SAFETY_COPY_LIMIT_GB``: a copy per epoch of a very big model would cost
+        host memory and seconds; a fault then leaves the weights as they are.
+        """
         optimizer = getattr(self.model, "optimizer", None)
         variables = getattr(optimizer, "variables", None) or []
+        size = sum(_bytes(v) for v in [*self.model.weights, *variables]) / 2**30
+        if size > SAFETY_COPY_LIMIT_GB:
+            self._saved, self.copy_skipped_gb = None, size
+            return
         slots = [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
         self._saved = (self.model.get_weights(), slots)
         self.saved_steps = self.steps
@@ -511,7 +525,7 @@ class FaultGuard(keras.callbacks.Callback):
             value = 0.0
         if not math.isfinite(value) and self.nan_at is None:
             self.nan_at, self.nan_value = (self.epoch or 0, step), value
-            self.restore()
+            self.nan_restored = self.restore()
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
@@ -624,8 +638,9 @@ def fit(
         and not isinstance(error, KeyboardInterrupt)
     )
     if step_fault:
-        outcome.restored = guard.nan_at is not None or guard.restore()
-        outcome.epochs_completed, outcome.steps_completed = guard.epochs_done, guard.saved_steps
+        outcome.restored = guard.nan_restored if guard.nan_at is not None else guard.restore()
+        steps = guard.saved_steps if outcome.restored else guard.steps_run()
+        outcome.epochs_completed, outcome.steps_completed = guard.epochs_done, steps
     else:
         outcome.epochs_completed, outcome.steps_completed = guard.epochs_done, guard.steps_run()
     outcome.history = _completed_history(view.history, guard, outcome.epochs_completed)
@@ -780,10 +795,32 @@ def _kept(outcome: FitOutcome, guard: FaultGuard) -> str:
             f"the model and its optimizer were put back to {where} ({outcome.steps_completed} "
             f"step(s) in this run; {outcome.epochs_completed} complete epoch(s) in the history)"
         )
+    step_fault = guard.nan_at is not None or (
+        outcome.error is not None
+        and guard.in_step
+        and not isinstance(outcome.error, KeyboardInterrupt)
+    )
+    if guard.copy_skipped_gb is not None and step_fault:
+        return (
+            "the model keeps the weights the failing step left (they may hold NaN or a partial "
+            f"update): its state is {guard.copy_skipped_gb:.1f} GB, over the "
+            f"{SAFETY_COPY_LIMIT_GB:g} GB kreg copies at each epoch end (KREG_SAFETY_COPY_GB "
+            "raises the limit)"
+        )
     return (
         "the model keeps the weights of its last completed step "
         f"({outcome.steps_completed} step(s) in this run)"
     )
+
+
+def _bytes(variable: Any) -> int:
+    """The size of a variable's value, from its shape and dtype (nothing is copied)."""
+    count = math.prod(int(d or 0) for d in getattr(variable, "shape", ()))
+    try:
+        itemsize = np.dtype(keras.backend.standardize_dtype(variable.dtype)).itemsize
+    except (TypeError, ValueError, AttributeError):
+        itemsize = 4
+    return count * itemsize
 
 
 def _completed_history(

@@ -349,6 +349,28 @@ def test_nan_puts_back_the_last_completed_epoch_exactly(ip, keras, setup):
             assert_clean(ip, keras, train_next=at == NAN_STEPS[-1])
 
 
+def test_over_the_copy_limit_a_nan_keeps_the_weights_and_says_why(ip, keras, setup, monkeypatch):
+    """No epoch-end copy of a state over KREG_SAFETY_COPY_GB: nothing to put back, and said."""
+    from kreg import train
+
+    monkeypatch.setattr(train, "SAFETY_COPY_LIMIT_GB", 0.0)
+    with reliability.case(AREA):
+        broken = setup.y.copy()
+        broken[1 * BATCH + 3] = np.nan  # in step 2 of epoch 1
+        fresh(ip, setup, y_nan=broken)
+        kcompile(ip, "model -o run", y="y_nan")
+        run = ip.user_ns["run"]
+        assert run.stopped.startswith("the loss became NaN at epoch 1, step 2")
+        assert "keeps the weights the failing step left" in run.stopped
+        assert "over the 0 GB kreg copies at each epoch end" in run.stopped
+        weights = ip.user_ns["model"].get_weights()
+        assert any(not np.isfinite(w).all() for w in weights)  # not put back: NaN, as said
+        assert run.steps_completed == 2 and run.epochs_completed == 0
+        assert_clean(ip, keras, train_next=False)  # this model holds NaN now, as said
+        fresh(ip, setup)
+        assert_clean(ip, keras)
+
+
 CALLBACK_FAULTS = [
     *[("on_train_batch_end", at) for at in sample(range(TOTAL), 3)],
     ("on_train_batch_begin", RANDOM.randrange(1, TOTAL)),

@@ -350,7 +350,10 @@ def main() -> None:
         "",
         "GPU: `benchmarks/gpu.py` (plain Keras vs `%%kcompile` defaults, `--mixed-precision`, "
         "`--jit`, samples/s and ratios, with the card's name) is ready; it runs only where a GPU "
-        "is visible and is not part of `make bench` on this CPU machine.",
+        "is visible and is not part of `make bench` on this CPU machine. Not measured yet: the "
+        "device machine lent on 2026-11-26 (NVIDIA H100 80GB HBM3) has no TensorFlow or Keras "
+        "in its image, and TensorFlow (1.9 GB installed, plus CUDA 12 libraries) cannot travel "
+        "within the 64 MiB a device call may carry.",
         "",
         "`%%kcompile` rows run in a real Jupyter kernel (nbclient, `%run benchmarks/kcompile.py`), "
         "3 repeats each (the live-view rows: 9 interleaved rounds, the order reversed every other "

@@ -43,8 +43,6 @@ MAX_CELL_CHARACTERS = 100_000
 MAX_DEPTH = 32
 MAX_INT_BITS = 4096
 """Integer literals beyond +-2**4096 (1,233 digits) are refused: no Keras argument needs one."""
-MAX_SUGGESTED_LENGTH = 128
-"""No "did you mean" for longer names (ranking costs time in proportion to the length)."""
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 _REFUSED = {
@@ -229,12 +227,11 @@ def _assignment(statement: ast.stmt, source: _Source) -> tuple[str, ast.expr]:
         )
     key = statement.targets[0].id
     if key not in KEYS:
-        from kreg.names import suggest
+        from kreg.names import MAX_SUGGESTED_LENGTH, suggest
 
-        short = len(key) <= MAX_SUGGESTED_LENGTH
-        close = suggest(key, {k: k for k in KEYS}, limit=1) if short else []
+        close = suggest(key, {k: k for k in KEYS}, limit=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        shown = key if short else key[:MAX_SUGGESTED_LENGTH] + "…"
+        shown = key if len(key) <= MAX_SUGGESTED_LENGTH else key[:MAX_SUGGESTED_LENGTH] + "…"
         raise CellError(
             f"unknown key {shown!r}.{hint} Keys: {', '.join(KEYS)}",
             position.line,

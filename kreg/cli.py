@@ -17,7 +17,7 @@ from typing import Any
 from kreg import api
 from kreg.errors import KregError
 from kreg.names import KINDS
-from kreg.registry import Entry
+from kreg.registry import BUILTIN_PLUGIN, Entry
 
 
 def table(rows: list[list[str]], headers: list[str], width: int | None = None) -> str:
@@ -206,7 +206,7 @@ def _failed_plugin_entries(skip: set[str]) -> list[Entry]:
     return [
         e
         for e in api.entries()
-        if e.plugin != "keras" and e.failure and e.qualified_name not in skip
+        if e.plugin != BUILTIN_PLUGIN and e.failure and e.qualified_name not in skip
     ]
 
 

@@ -60,6 +60,12 @@ def export_run(run: Any, path: str | Path, weights: str = "initial", data: bool 
     if weights not in ("initial", "trained"):
         raise ExportError(f"weights must be 'initial' or 'trained'. Received: {weights!r}")
     spec = run.spec
+    if weights == "initial" and spec.trains and getattr(run, "initial_weights", None) is None:
+        raise ExportError(
+            "the weights this run started from were not kept (kreg keeps them with its "
+            "epoch-end safety copy, skipped above KREG_SAFETY_COPY_GB); export "
+            'weights="trained", or raise KREG_SAFETY_COPY_GB and run the cell again'
+        )
     document = {
         "format": FORMAT,
         "versions": _versions(),
@@ -194,7 +200,7 @@ def _distribution(plugin: str) -> str | None:
 def _save_model(run: Any, path: Path, weights: str) -> None:
     model = run.model
     initial = getattr(run, "initial_weights", None)
-    if weights == "trained" or initial is None:
+    if weights == "trained" or initial is None:  # None: it only compiled, nothing changed
         model.save(path)
         return
     trained = model.get_weights()

@@ -5,6 +5,11 @@ from __future__ import annotations
 import difflib
 import re
 
+from kreg.errors import ConfigError
+
+MAX_SUGGESTED_LENGTH = 128
+"""No "did you mean" for longer names (ranking costs time in proportion to the length)."""
+
 KINDS: tuple[str, ...] = ("loss", "metric", "optimizer", "schedule")
 
 _KIND_SPELLINGS = {
@@ -58,6 +63,9 @@ def canonical_name(kind: str, object_name: str) -> str:
 def check_kind(kind: str | None) -> str | None:
     """Validate a ``kind=`` argument; plural spellings are accepted.
 
+    Raises :class:`~kreg.errors.ConfigError` (a ``ValueError``) for anything else,
+    unhashable values included.
+
     Example:
         >>> check_kind("losses")
         'loss'
@@ -66,7 +74,11 @@ def check_kind(kind: str | None) -> str | None:
         return None
     found = _KIND_SPELLINGS.get(str(kind).lower()) if isinstance(kind, str) else None
     if found is None:
-        raise ValueError(f"Expected one of {list(KINDS)} or None. Received: kind={kind!r}")
+        raise ConfigError(
+            f"Expected one of {list(KINDS)} or None. Received: kind={kind!r}",
+            component="kind",
+            argument="kind",
+        )
     return found
 
 
@@ -95,11 +107,15 @@ def suggest(query: str, spellings: dict[str, str], limit: int = 5) -> list[str]:
 
     ``spellings`` maps each lookup key (see :func:`normalize`) to the spelling
     shown to people. Close edits come first, then names containing the query.
+    A query over :data:`MAX_SUGGESTED_LENGTH` characters gets none (ranking costs
+    time in proportion to its length).
 
     Example:
         >>> suggest("Possion", {"poisson": "poisson", "huber": "huber"})
         ['poisson']
     """
+    if len(query) > MAX_SUGGESTED_LENGTH:
+        return []
     key = normalize(query)
     if not key:
         return []

@@ -21,8 +21,6 @@ from kreg.names import KINDS, canonical_name, check_kind, normalize, suggest
 from kreg.sources import summary_of_target
 
 BUILTIN_PLUGIN = "keras"
-MAX_SUGGESTED_LENGTH = 128
-"""Names longer than this get no "did you mean" (ranking costs time in proportion to length)."""
 
 
 @dataclass(eq=False)
@@ -414,11 +412,11 @@ class Registry:
         cache_key = (name, kind)
         try:
             found = self.cache.get(cache_key)
-        except TypeError:  # an unhashable kind: _kind() explains
+        except TypeError:  # an unhashable kind: check_kind() explains
             found = None
         if found is not None:
             return found
-        wanted = _kind(kind)
+        wanted = check_kind(kind)
         plugin, sep, rest = name.partition(":")
         if sep:
             by_kind = self._qualified(normalize(plugin), normalize(rest))
@@ -457,7 +455,7 @@ class Registry:
 
     def suggestions(self, name: str, kind: str | None = None) -> list[str]:
         """Closest registered spellings to ``name``, best first."""
-        if not isinstance(name, str) or len(name) > MAX_SUGGESTED_LENGTH:
+        if not isinstance(name, str):
             return []
         plugin_key = None
         if ":" in name:
@@ -479,7 +477,7 @@ class Registry:
 
     def entries(self, kind: str | None = None, pattern: str | None = None) -> list[Entry]:
         """Every entry (also those shadowed by a collision), sorted by kind then name."""
-        wanted = _kind(kind)
+        wanted = check_kind(kind)
         if pattern is not None and not isinstance(pattern, str):
             raise ConfigError(
                 "pattern must be a string such as '*crossentropy*'. "
@@ -509,14 +507,6 @@ class Registry:
                     others = [e for e in entries if e is not winner]
                     found.append(Conflict(kind, candidates[0].spelling, winner, others))
         return sorted(found, key=lambda c: (KINDS.index(c.kind), normalize(c.spelling)))
-
-
-def _kind(kind: Any) -> str | None:
-    """:func:`~kreg.names.check_kind`, failing with kreg's :class:`ConfigError` (a ValueError)."""
-    try:
-        return check_kind(kind)
-    except ValueError as error:
-        raise ConfigError(str(error), component="kind", argument="kind") from None
 
 
 def _short_repr(value: Any) -> str:

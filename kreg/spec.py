@@ -19,7 +19,6 @@ from kreg.cellparse import (
     COMPILE_KEYS,
     KIND_OF_ARGUMENT,
     KIND_OF_KEY,
-    MAX_SUGGESTED_LENGTH,
     Call,
     Cell,
     Name,
@@ -236,8 +235,7 @@ def _unknown(name: str, kind: str | None, namespace: Mapping[str, Any], at: Posi
             )
     close = api.registry().suggestions(name, kind)[:3]
     variables = {k: k for k in namespace if isinstance(k, str) and not k.startswith("_")}
-    if len(name) <= MAX_SUGGESTED_LENGTH:
-        close += [v for v in suggest(name, variables, limit=2) if v not in close]
+    close += [v for v in suggest(name, variables, limit=2) if v not in close]
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     what = kind or "component"
     return CellError(
@@ -484,11 +482,7 @@ def _data(node: Any, namespace: Mapping[str, Any]) -> Value:
             from kreg.names import suggest
 
             variables = {k: k for k in namespace if isinstance(k, str) and not k.startswith("_")}
-            close = (
-                suggest(node.name, variables, limit=3)
-                if len(node.name) <= MAX_SUGGESTED_LENGTH
-                else []
-            )
+            close = suggest(node.name, variables, limit=3)
             hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             raise CellError(
                 f"{node.name!r} is not a variable of the notebook.{hint}",

@@ -416,6 +416,7 @@ class FaultGuard(keras.callbacks.Callback):
         self.start_iterations: int | None = None
         self.nan_restored = False
         self.copy_skipped_gb: float | None = None  # the state's size when it was too big to copy
+        self.initial_weights: list[Any] | None = None  # the first copy's weights (for exports)
         self._saved: tuple[list[Any], list[Any]] | None = None
 
     def iterations(self) -> int | None:
@@ -503,6 +504,7 @@ class FaultGuard(keras.callbacks.Callback):
         self._build_optimizer()
         self.start_iterations = self.iterations()
         self.capture()
+        self.initial_weights = self._saved[0] if self._saved is not None else None
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         """Note the epoch."""
@@ -546,8 +548,10 @@ class FitOutcome:
     ``history`` and ``epochs_completed`` cover the epochs whose training the
     weights include, ``steps_completed`` the steps; ``steps_run`` counts every
     step run (for throughput); ``restored`` says the weights were put back to an
-    epoch end; ``error`` is the exception that ended training (None when it
-    finished or was stopped; a ``KeyboardInterrupt`` for an interrupt).
+    epoch end; ``step_fault`` that a step itself failed (NaN, out of memory);
+    ``error`` is the exception that ended training (None when it finished or was
+    stopped; a ``KeyboardInterrupt`` for an interrupt); ``initial_weights`` are
+    the weights training started from (None above ``SAFETY_COPY_LIMIT_GB``).
 
     Example:
         >>> FitOutcome(history={"loss": [0.5]}, epochs_completed=1).stopped is None
@@ -560,7 +564,9 @@ class FitOutcome:
     steps_completed: int = 0
     steps_run: int = 0
     restored: bool = False
+    step_fault: bool = False
     error: BaseException | None = None
+    initial_weights: list[Any] | None = None
 
 
 def fit(
@@ -626,12 +632,14 @@ def fit(
     finally:
         if filtering:
             keras.config.enable_traceback_filtering()
-    outcome = FitOutcome(history={}, error=error, steps_run=guard.steps_run())
+    outcome = FitOutcome(
+        history={}, error=error, steps_run=guard.steps_run(), initial_weights=guard.initial_weights
+    )
     culprit = _failing_callback(error, callbacks) if error is not None else None
     if error is not None:
         # Keep the traceback's lines, not its frames' locals (data, tensors: memory).
         traceback.clear_frames(error.__traceback__)
-    step_fault = guard.nan_at is not None or (
+    step_fault = outcome.step_fault = guard.nan_at is not None or (
         error is not None
         and culprit is None
         and guard.in_step
@@ -654,6 +662,7 @@ def fit(
     ):
         raise error  # nothing ran: Keras refused the configuration (or the data)
     kept = _kept(outcome, guard)
+    kept_sentence = kept[0].upper() + kept[1:]
     if isinstance(error, KeyboardInterrupt):
         outcome.stopped = (
             f"interrupted {_where(guard)}, after {guard.epochs_done} complete epoch(s) and "
@@ -663,17 +672,17 @@ def fit(
         callback, hook = culprit
         outcome.stopped = (
             f"the callback {type(callback).__name__} raised {type(error).__name__} in {hook} "
-            f"{_where(guard, hook)}: {_cause(error)}. {kept[0].upper()}{kept[1:]}"
+            f"{_where(guard, hook)}: {_cause(error)}. {kept_sentence}"
         )
     elif error is not None and _out_of_memory(error):
         outcome.stopped = (
             f"out of memory on {_device_of(error, device)} ({type(error).__name__}) "
-            f"{_where(guard)}: {_memory_advice(model, fit_args)}. {kept[0].upper()}{kept[1:]}"
+            f"{_where(guard)}: {_memory_advice(model, fit_args)}. {kept_sentence}"
         )
     elif error is not None:
         outcome.stopped = (
             f"training failed {_where(guard)}: {type(error).__name__}: {_cause(error)}. "
-            f"{kept[0].upper()}{kept[1:]}"
+            f"{kept_sentence}"
         )
     elif guard.nan_at is not None:
         epoch, step = guard.nan_at
@@ -681,7 +690,7 @@ def fit(
         outcome.stopped = (
             f"the loss became {what} at epoch {epoch + 1}, step {step}: lower the learning "
             "rate, add clipnorm=1.0 to the optimizer, or check the data for NaN/inf. "
-            f"{kept[0].upper()}{kept[1:]}"
+            f"{kept_sentence}"
         )
     elif getattr(model, "stop_training", False):
         losses = view.history.get("loss") or []
@@ -795,12 +804,7 @@ def _kept(outcome: FitOutcome, guard: FaultGuard) -> str:
             f"the model and its optimizer were put back to {where} ({outcome.steps_completed} "
             f"step(s) in this run; {outcome.epochs_completed} complete epoch(s) in the history)"
         )
-    step_fault = guard.nan_at is not None or (
-        outcome.error is not None
-        and guard.in_step
-        and not isinstance(outcome.error, KeyboardInterrupt)
-    )
-    if guard.copy_skipped_gb is not None and step_fault:
+    if guard.copy_skipped_gb is not None and outcome.step_fault:
         return (
             "the model keeps the weights the failing step left (they may hold NaN or a partial "
             f"update): its state is {guard.copy_skipped_gb:.1f} GB, over the "
@@ -922,7 +926,6 @@ def train(
             title=f"{model_name} · {placement.describe()}",
         )
     run.view = view
-    run.initial_weights = model.get_weights()
     started = time.perf_counter()
     try:
         outcome = fit(
@@ -936,6 +939,7 @@ def train(
     run.epochs_completed = outcome.epochs_completed
     run.steps_completed = outcome.steps_completed
     run.error = outcome.error
+    run.initial_weights = outcome.initial_weights
     samples = outcome.steps_run * (batch_size or 0)
     run.samples_per_second = samples / run.wall_seconds if run.wall_seconds else 0.0
     if outcome.steps_run and outcome.error is None:

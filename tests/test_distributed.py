@@ -23,6 +23,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
+from kreg.export import ExportError
 from tests.conftest import subprocess_env
 
 TOLERANCE = 1e-5
@@ -325,3 +326,22 @@ def test_data_sources_npz_dataset_folder_and_loader(keras, notebook_run, tmp_pat
     np.savez(tmp_path / "no_x.npz", features=own["x"][:2])
     with pytest.raises(ExportError, match="no array named x"):
         find_data(str(tmp_path / "no_x.npz"), export)
+
+
+def test_export_refuses_initial_weights_it_did_not_keep(keras, shell, tmp_path, monkeypatch):
+    """Above the safety-copy limit no starting weights are kept: the export says so."""
+    from kreg import train
+
+    monkeypatch.setattr(train, "SAFETY_COPY_LIMIT_GB", 0.0)
+    x, y = np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32")
+    shell.user_ns.update(model=_model(keras), x_train=x, y_train=y)
+    shell.run_cell_magic(
+        "kcompile", "model -o big --no-plot", "loss = mse\nx = x_train\ny = y_train"
+    )
+    run = shell.user_ns["big"]
+    assert run.initial_weights is None
+    with pytest.raises(ExportError, match="were not kept"):
+        run.export(tmp_path / "initial")
+    assert not (tmp_path / "initial").exists()
+    run.export(tmp_path / "trained", weights="trained")
+    assert (tmp_path / "trained" / "model.keras").is_file()

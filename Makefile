@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kreg-installed
 
-.PHONY: install demo test lint format bench clean browser-deps
+.PHONY: install demo test test-unit lint typecheck format bench clean browser-deps
 
 CONTRIB := plugins/kreg-contrib
 LINTED := kreg tests benchmarks examples plugins notebooks
@@ -39,7 +39,15 @@ lint: install
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
 
-test: install lint browser-deps
+# mypy's settings are in pyproject.toml ([tool.mypy]: kreg/, no untyped defs, no Any returned).
+typecheck: install
+	$(VENV)/bin/mypy
+
+# The registry and the cell grammar without TensorFlow: seconds.
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+test: install lint typecheck browser-deps
 	$(PY) -m pytest kreg tests $(CONTRIB)
 
 format: install

@@ -79,21 +79,19 @@ def kcompile(shell, build, x, y, epochs: int = EPOCHS, flags: str = "") -> tuple
 
 
 def with_view(build, x, y, plot: bool) -> tuple[float, float]:
-    """%%kcompile's own settings, through kreg.train with the notebook-mode view forced on."""
-    from kreg import train
-    from kreg.cellparse import parse_cell
-    from kreg.spec import resolve_cell
+    """%%kcompile's own settings and path (run_cell), with the notebook's live view."""
+    from kreg.training.options import RunOptions
+    from kreg.training.runner import plan_cell, run_cell
+    from kreg.ui.notebook.runner import notebook_view
 
     model = build()
     namespace = {"x_train": x, "y_train": y}
     cell = "loss = mse\noptimizer = adam\nx = x_train\ny = y_train\n"
-    spec = resolve_cell(
-        parse_cell(cell + f"epochs = {VIEW_EPOCHS}\nbatch_size = {BATCH}"), namespace
-    )
-    options = train.Options(plot=plot)
+    body = cell + f"epochs = {VIEW_EPOCHS}\nbatch_size = {BATCH}"
+    plan = plan_cell(body, model, namespace, RunOptions(strategy="default"))
     keras.utils.set_random_seed(1)
     started = time.perf_counter()
-    run = train.train(model, spec, options, train.place("default", model))
+    run = run_cell(plan, model, make_view=notebook_view(plot))
     wall = time.perf_counter() - started
     if plot:
         VIEW_COSTS.append((run.view.draw_seconds, run.view.render_seconds, run.view.redraws))

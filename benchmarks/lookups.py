@@ -12,31 +12,32 @@ import statistics
 import sys
 import timeit
 
-from kreg.registry import Entry, Registry
+from kreg.registry.entry import Entry
+from kreg.registry.index import Index
 
 
-def registry_of(size: int) -> tuple[Registry, list[str]]:
-    registry = Registry()
+def index_of(size: int) -> tuple[Index, list[str]]:
+    index = Index()
     entries = [
         Entry(f"component_{index}", "loss", f"bench_module:Component{index}", "bench")
         for index in range(size)
     ]
-    registry.add_plugin_entries("bench", entries)
+    index.add_plugin_entries("bench", entries)
     names = [f"Component{i}" for i in random.Random(0).sample(range(size), min(size, 100))]
-    return registry, names
+    return index, names
 
 
 def per_lookup(size: int, repeat: int) -> dict[str, float]:
-    registry, names = registry_of(size)
+    index, names = index_of(size)
 
     def uncached() -> None:
         for name in names:
-            registry.cache.clear()
-            registry.resolve(name)
+            index.cache.clear()
+            index.resolve(name)
 
     def cached() -> None:
         for name in names:
-            registry.resolve(name)
+            index.resolve(name)
 
     results = {}
     for label, work in (("uncached", uncached), ("cached", cached)):

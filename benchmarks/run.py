@@ -55,7 +55,7 @@ def in_kernel(script: Path, *arguments: str) -> dict:
 
     import nbformat
 
-    from kreg.notebook.headless import execute_notebook
+    from notebooks.headless import execute_notebook
 
     notebook = nbformat.v4.new_notebook()
     load_ext = (  # the first cell of a fresh kernel, before anything imported TensorFlow
@@ -345,7 +345,7 @@ def main() -> None:
         "and the TensorFlow import; it exits non-zero (and the benchmark stops) on any failure. "
         "Plugin discovery: `kreg.reload()` in a fresh interpreter with N generated "
         "installed-looking plugin distributions (dist-info + entry point + hook module) on the "
-        "path, 5 runs each. Lookups: `Registry.resolve` of 100 random names, cache cleared "
+        "path, 5 runs each. Lookups: `Index.resolve` of 100 random names, cache cleared "
         "before each (uncached) or not (cached).",
         "",
         "GPU: `benchmarks/gpu.py` (plain Keras vs `%%kcompile` defaults, `--mixed-precision`, "

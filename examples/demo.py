@@ -10,9 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-from kreg.notebook.headless import execute_notebook
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # notebooks/headless.py is a tool of this checkout, not of kreg
+
+from notebooks.headless import execute_notebook  # noqa: E402
+
 BUILD = ROOT / "build"
 
 

@@ -3,6 +3,9 @@
 ``import kreg`` imports neither TensorFlow nor Keras; the first :func:`get`
 that builds a Keras object does.
 
+``kreg.last_run`` is the :class:`~kreg.training.run.Run` of the latest training run in
+this process (a ``%%kcompile`` cell or the widget), or None.
+
 Example:
     >>> import kreg
     >>> type(kreg.get("huber", delta=2.0)).__name__
@@ -11,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-from kreg.api import entries, get, lookup, plugins, prefer, reload
 from kreg.errors import (
     AmbiguousComponentError,
     ComponentLoadError,
@@ -21,12 +23,7 @@ from kreg.errors import (
     RegistrationError,
     UnknownComponentError,
 )
-from kreg.import_hook import when_imported
-
-__version__ = "0.1.0"
-
-last_run = None
-"""The :class:`~kreg.train.Run` of the latest ``%%kcompile`` cell in this process."""
+from kreg.registry.catalog import entries, get, lookup, plugins, prefer, reload
 
 __all__ = [
     "AmbiguousComponentError",
@@ -40,6 +37,7 @@ __all__ = [
     "entries",
     "get",
     "hookimpl",
+    "last_run",
     "load_ipython_extension",
     "lookup",
     "plugins",
@@ -50,13 +48,21 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     if name == "hookimpl":
-        from kreg.hookspecs import hookimpl
+        from kreg.registry.hookspecs import hookimpl
 
         return hookimpl
     if name == "check":
-        from kreg.contracts import check
+        from kreg.registry.checking import check
 
         return check
+    if name == "__version__":
+        from kreg.versions import installed_version
+
+        return installed_version("kreg") or "0+unknown"
+    if name == "last_run":
+        from kreg.training.run import latest_run
+
+        return latest_run()
     raise AttributeError(f"module 'kreg' has no attribute {name!r}")
 
 
@@ -67,25 +73,6 @@ def load_ipython_extension(shell: object) -> None:
 
         %load_ext kreg
     """
-    from kreg.notebook.magics import load_ipython_extension as load
+    from kreg.ui.notebook.magics import load_ipython_extension as load
 
     load(shell)
-
-
-def _register_keras_objects() -> None:
-    import sys
-
-    module = sys.modules.get("kreg.keras_objects")
-    if module is not None and not hasattr(module, "on_keras_imported"):
-        return  # kreg.keras_objects is importing Keras itself and finishes the job at its end
-    from kreg import api
-
-    if api._building:
-        api._keras_pending = True  # a plugin imported Keras while loading: reload() finishes
-        return
-    from kreg.keras_objects import on_keras_imported
-
-    on_keras_imported()
-
-
-when_imported("keras", ("tensorflow",), _register_keras_objects)

@@ -2,6 +2,6 @@
 
 import sys
 
-from kreg.cli import main
+from kreg.ui.cli import main
 
 sys.exit(main())

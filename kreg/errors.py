@@ -8,10 +8,20 @@ __all__ = [
     "ComponentLoadError",
     "ConfigError",
     "ContractError",
+    "DistributedSetupError",
+    "ExportError",
     "KregError",
     "RegistrationError",
+    "SettingError",
+    "TrainingFault",
+    "TrainingSetupError",
     "UnknownComponentError",
 ]
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from kreg.contracts.report import Report
+    from kreg.training.run import Run
 
 
 class KregError(Exception):
@@ -21,7 +31,7 @@ class KregError(Exception):
     process boundaries, e.g. from ``kreg check --jobs`` workers).
     """
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[object, ...]:
         return _rebuild, (type(self), self.args, dict(self.__dict__))
 
 
@@ -110,8 +120,8 @@ class RegistrationError(KregError, ValueError):
     """A plugin made a ``register(...)`` call that kreg cannot accept.
 
     Example:
-        >>> from kreg.registry import Registry
-        >>> Registry().registrar("loss", "my_plugin", None, staged=[])(42)
+        >>> from kreg.registry.registration import registrar
+        >>> registrar("loss", "my_plugin", None, staged=[])(42)
         Traceback (most recent call last):
         ...
         kreg.errors.RegistrationError: ...
@@ -137,7 +147,7 @@ class ContractError(KregError, TypeError):
         (True, None)
     """
 
-    def __init__(self, message: str, report: object = None) -> None:
+    def __init__(self, message: str, report: Report | None = None) -> None:
         super().__init__(message)
         self.report = report
 
@@ -158,7 +168,61 @@ class CellError(KregError, ValueError):
         self.column = column
 
 
-def _rebuild(cls: type, args: tuple, state: dict) -> KregError:
+class SettingError(KregError, ValueError):
+    """A ``KREG_*`` environment variable holds a value kreg cannot use.
+
+    Example:
+        >>> SettingError("KREG_SAFETY_COPY_GB must be a number").args[0]
+        'KREG_SAFETY_COPY_GB must be a number'
+    """
+
+
+class TrainingSetupError(KregError):
+    """The run cannot start as asked (no such device or strategy; Keras refused the compile).
+
+    Example:
+        >>> str(TrainingSetupError("--strategy tpu: no TPU is visible"))
+        '--strategy tpu: no TPU is visible'
+    """
+
+
+class TrainingFault(KregError):
+    """Training stopped on an error: a callback raised, memory ran out, or a step failed.
+
+    The message says where (epoch and step), the cause, which weights the model
+    kept and what to try. ``run`` is the partial :class:`~kreg.training.run.Run`
+    (its ``error`` is the original exception, with its traceback).
+
+    Example:
+        >>> fault = TrainingFault("out of memory on GPU:0 in step 3 of epoch 1: ...")
+        >>> fault.run is None, str(fault).startswith("out of memory")
+        (True, True)
+    """
+
+    def __init__(self, message: str, run: Run | None = None) -> None:
+        super().__init__(message)
+        self.run = run
+
+
+class ExportError(KregError):
+    """A run cannot be exported, or an export cannot be loaded here (what, why, and the fix).
+
+    Example:
+        >>> isinstance(ExportError("nothing to export"), KregError)
+        True
+    """
+
+
+class DistributedSetupError(TrainingSetupError):
+    """The cluster (``TF_CONFIG``, workers, devices) cannot be set up (what, why, the fix).
+
+    Example:
+        >>> isinstance(DistributedSetupError("TF_CONFIG is not valid"), TrainingSetupError)
+        True
+    """
+
+
+def _rebuild(cls: type[KregError], args: tuple[object, ...], state: dict[str, object]) -> KregError:
     """Unpickle a :class:`KregError` without calling its ``__init__``."""
     error = Exception.__new__(cls)
     error.args = args

@@ -11,6 +11,8 @@ MAX_SUGGESTED_LENGTH = 128
 """No "did you mean" for longer names (ranking costs time in proportion to the length)."""
 
 KINDS: tuple[str, ...] = ("loss", "metric", "optimizer", "schedule")
+BUILTIN_PLUGIN = "keras"
+"""The name of the plugin that provides Keras's own catalogue (``keras:huber``)."""
 
 _KIND_SPELLINGS = {
     **{kind: kind for kind in KINDS},

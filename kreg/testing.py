@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kreg import api
 from kreg.errors import KregError
-from kreg.registry import Entry
+from kreg.registry.catalog import CATALOG
+from kreg.registry.entry import Entry
 
 MARKER = "kreg_entries"
 
@@ -37,7 +37,7 @@ def assert_follows_contract(obj: Any, kind: str | None = None, *, example: Any =
         >>> report.ok
         True
     """
-    from kreg.contracts import check
+    from kreg.registry.checking import check
 
     report = check(obj, kind, example=example)
     if not report.ok:
@@ -55,9 +55,9 @@ def plugin_entries(plugin: str, kind: str | None = None) -> list[Entry]:
         >>> len(plugin_entries("keras", "schedule")) >= 6
         True
     """
-    found = [e for e in api.entries(kind) if e.plugin == plugin]
+    found = [e for e in CATALOG.entries(kind) if e.plugin == plugin]
     if not found:
-        status = {p.name: p.status for p in api.plugins()}
+        status = {p.name: p.status for p in CATALOG.plugins()}
         why = (
             f"its status is {status[plugin]!r}: see `kreg plugins`"
             if plugin in status

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kreg.notebook.headless import kernel_spec_folder
+from notebooks.headless import kernel_spec_folder
 
 #: Where Debian's ``chromium`` package puts the browser; ``KREG_CHROMIUM`` overrides it
 #: (``KREG_CHROMIUM=/nonexistent`` simulates a machine where it could not be installed).

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import kreg
+from kreg.registry.index import Index
 from tests.fake_plugins import ALL, SUPPORT_MODULES, build_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def use_plugins(plugin_site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """``use_plugins("acme", "raising")``: make only those fake plugins installed, then reload."""
 
-    def activate(*names: str, env: dict[str, str] | None = None) -> kreg.registry.Registry:
+    def activate(*names: str, env: dict[str, str] | None = None) -> Index:
         monkeypatch.setenv("KREG_PLUGINS", ",".join(names))
         for key, value in (env or {}).items():
             monkeypatch.setenv(key, value)

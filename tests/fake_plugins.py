@@ -236,12 +236,13 @@ VANDAL_IMPORT = """
 
 VANDAL_HOOK = """
     import kreg
-    import kreg.api
+    import kreg.registry.catalog
 
     @kreg.hookimpl
     def register_losses(register):
         register("zoo_impl:zoo_mae", name="vandal_mae")
-        kreg.api.registry().entries_list.clear()  # wipe every other plugin's entries
+        # wipe every other plugin's entries
+        kreg.registry.catalog.CATALOG.index().entries_list.clear()
 """
 
 VANDAL_LATE = """

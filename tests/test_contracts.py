@@ -985,7 +985,7 @@ def test_seed_metric_ignores_sample_weight_and_cannot_be_rebuilt_from_its_config
 
 
 def test_keras_huber_checked_raw_shows_the_keras_bug_while_kreg_hands_out_a_repaired_one():
-    from kreg.keras_objects import repair_class_config
+    from kreg.kerasext.serialization import repair_class_config
 
     handed_out = kreg.check("huber")
     assert handed_out.ok, str(handed_out)

@@ -23,7 +23,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
-from kreg.export import ExportError
+from kreg.errors import DistributedSetupError, ExportError
 from tests.conftest import subprocess_env
 
 TOLERANCE = 1e-5
@@ -69,7 +69,7 @@ def notebook_run(keras, shell, tmp_path_factory):
 def kreg_train(*arguments: str, env: dict[str, str] | None = None, **popen) -> subprocess.Popen:
     """Start ``kreg train ...`` in a child process (stdout and stderr together)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "kreg.cli", "train", *arguments, "--verbose", "0"],
+        [sys.executable, "-m", "kreg", "train", *arguments, "--verbose", "0"],
         env=env or subprocess_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -126,7 +126,7 @@ def one_device(notebook_run, tmp_path_factory) -> Path:
     folder, _ = notebook_run
     output = tmp_path_factory.mktemp("one-device")
     log = finish(kreg_train(str(folder), "--strategy", "default", "--output", str(output)))
-    assert "default strategy (one device)" in log
+    assert "· default strategy" in log
     return output
 
 
@@ -167,7 +167,7 @@ def test_mirrored_over_two_cpu_devices_equals_one_device(keras, notebook_run, on
             str(folder), "--strategy", "mirrored", "--cpu-devices", "2", "--output", str(tmp_path)
         )
     )
-    assert "MirroredStrategy over 2 device(s)" in log
+    assert "mirrored over 2 CPU devices strategy" in log
     assert json.loads((tmp_path / "history.json").read_text())["replicas"] == 2
     assert_same_weights(trained_weights(keras, tmp_path), trained_weights(keras, one_device))
 
@@ -276,7 +276,7 @@ def test_export_refuses_notebook_components_before_training(keras, shell, tmp_pa
 
 def test_parameter_server_is_refused_with_the_reason(notebook_run):
     folder, _ = notebook_run
-    from kreg import cli
+    from kreg.ui import cli
 
     assert cli.main(["train", str(folder), "--strategy", "parameter-server"]) == 2
 
@@ -285,7 +285,7 @@ def test_cpu_can_still_be_split_after_kreg_and_tensorflow_are_imported():
     """kreg's import-time hook must not start TensorFlow's runtime (devices stay configurable)."""
     code = (
         "import kreg, tensorflow as tf; kreg.plugins(); kreg.lookup('accuracy').load(); "
-        "from kreg.distributed import use_cpu_devices; use_cpu_devices(2); "
+        "from kreg.training.cluster import use_cpu_devices; use_cpu_devices(2); "
         "print(len(tf.config.list_logical_devices('CPU')))"
     )
     result = subprocess.run(
@@ -302,8 +302,8 @@ def test_data_sources_npz_dataset_folder_and_loader(keras, notebook_run, tmp_pat
     """``--data``: an .npz, a tf.data save folder, or module:function; else the export's own."""
     import tensorflow as tf
 
-    from kreg.distributed import DistributedSetupError, find_data
-    from kreg.export import ExportError, load_export
+    from kreg.training.distributed import find_data
+    from kreg.training.exported import load_export
 
     folder, run = notebook_run
     export = load_export(folder)
@@ -330,9 +330,7 @@ def test_data_sources_npz_dataset_folder_and_loader(keras, notebook_run, tmp_pat
 
 def test_export_refuses_initial_weights_it_did_not_keep(keras, shell, tmp_path, monkeypatch):
     """Above the safety-copy limit no starting weights are kept: the export says so."""
-    from kreg import train
-
-    monkeypatch.setattr(train, "SAFETY_COPY_LIMIT_GB", 0.0)
+    monkeypatch.setenv("KREG_SAFETY_COPY_GB", "0")
     x, y = np.zeros((8, 4), "float32"), np.zeros((8, 1), "float32")
     shell.user_ns.update(model=_model(keras), x_train=x, y_train=y)
     shell.run_cell_magic(

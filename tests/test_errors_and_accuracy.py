@@ -146,7 +146,7 @@ def test_kreg_leaves_keras_automatic_metric_names_alone(keras):
 
 
 def test_plain_function_loss_comes_back_wrapped_with_per_sample_values(keras):
-    from kreg.registry import Entry
+    from kreg.registry.entry import Entry
 
     def my_loss_fn(y_true, y_pred):
         return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 import kreg
-from kreg import cli
+from kreg.ui import cli
 from tests import reliability
 from tests.conftest import ROOT, subprocess_env
 from tests.fake_plugins import SLOW_PLUGIN, make_distribution
@@ -257,7 +257,7 @@ import json, sys, time
 from contextlib import redirect_stdout
 from io import StringIO
 import kreg
-from kreg import cli
+from kreg.ui import cli
 
 started = time.perf_counter()
 infos = {p.name: p for p in kreg.plugins()}

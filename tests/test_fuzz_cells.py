@@ -1,7 +1,7 @@
 """Fuzzing the ``%%kcompile`` cell: thousands of generated cells, never a crash, hang or run.
 
-Every generated cell goes through :func:`kreg.cellparse.parse_cell` and
-:func:`kreg.spec.resolve_cell` (a few hundred also through the real magic in
+Every generated cell goes through :func:`kreg.cell.parse.parse_cell` and
+:func:`kreg.cell.resolve.resolve_cell` (a few hundred also through the real magic in
 an IPython shell). Each must end as a resolved spec or a ``CellError`` /
 ``UsageError`` carrying a line and a column; any other exception fails the
 test, each parse is bounded in time, and a canary object placed in the
@@ -27,7 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kreg
-from kreg.cellparse import (
+from kreg.cell.parse import (
     FIT_KEYS,
     KEYS,
     MAX_CELL_CHARACTERS,
@@ -36,8 +36,9 @@ from kreg.cellparse import (
     Name,
     parse_cell,
 )
+from kreg.cell.resolve import resolve_cell
+from kreg.cell.spec import MAX_COMPONENTS, CompileSpec
 from kreg.errors import CellError
-from kreg.spec import MAX_COMPONENTS, CompileSpec, resolve_cell
 from tests import reliability
 from tests.reliability import fuzz_settings
 
@@ -240,10 +241,14 @@ def check_position(error: CellError, body: str, first_line: int = 2) -> None:
 
 
 PARSER_AND_RESOLVER = (
-    "kreg.cellparse",
-    "kreg.spec",
-    "kreg.notebook.magics",
-    "kreg.notebook.runner",
+    "kreg.cell.parse",
+    "kreg.cell.resolve",
+    "kreg.cell.components",
+    "kreg.cell.data",
+    "kreg.cell.spec",
+    "kreg.training.runner",
+    "kreg.ui.notebook.magics",
+    "kreg.ui.notebook.runner",
 )
 
 
@@ -256,7 +261,7 @@ def check_hits(body: str, namespace: dict[str, Any]) -> None:
     if cell is not None and hands_variables_to_constructors(cell, namespace):
         # The cell hands a notebook variable to a component's constructor, which is what
         # `huber(delta=v)` means: Keras (and kreg's Keras 2 argument translation in
-        # kreg.legacy/factory) may then look at it. The parser and the resolver never do.
+        # kreg.registry.legacy/build) may then look at it. The parser and the resolver never do.
         ours = [hit for hit in HITS if hit[1] in PARSER_AND_RESOLVER]
         assert not ours, (ours, body[:200])
     else:

@@ -18,7 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kreg
-from kreg.registry import Entry
+from kreg.registry.catalog import CATALOG
+from kreg.registry.entry import Entry
 from tests import reliability
 from tests.reliability import fuzz_settings
 
@@ -116,7 +117,7 @@ def test_arbitrary_names_raise_only_documented_errors():
                 assert not isinstance(built, (str, Entry)), built
             found = _documented(kreg.entries, kind if kind in KINDS else None, name)
             assert found is None or all(isinstance(e, Entry) for e in found)
-            suggestions = kreg.api.registry().suggestions(name)
+            suggestions = CATALOG.index().suggestions(name)
             assert all(isinstance(s, str) for s in suggestions)
             _documented(kreg.prefer, name)
 

@@ -35,7 +35,7 @@ def test_import_and_entries_do_not_import_tensorflow():
 )
 def test_cli_listing_does_not_import_tensorflow(argv):
     done = _run(
-        f"import sys; from kreg.cli import main; code = main({argv!r}); "
+        f"import sys; from kreg.ui.cli import main; code = main({argv!r}); "
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules; sys.exit(code)"
     )
     assert done.returncode == 0, done.stderr

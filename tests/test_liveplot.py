@@ -12,13 +12,16 @@ import base64
 import io
 import math
 import re
+import subprocess
+import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 
-from kreg.notebook.liveplot import PLACEHOLDER, PNG_MAGIC, LiveView, running_in_kernel
+from kreg.ui.liveview import PLACEHOLDER, PNG_MAGIC, LiveView, WidgetSink, running_in_kernel
 
 EPOCHS, BATCH, SAMPLES = 3, 16, 64
 STEPS = SAMPLES // BATCH
@@ -385,6 +388,110 @@ def test_stopped_after_keras_finished_updates_the_final_line(keras, data, shown)
     )
 
 
+def fail_at(keras, epoch, batch):
+    """A callback that raises after that batch, before the view (placed after it) sees it."""
+
+    class Fail(keras.callbacks.Callback):
+        def on_epoch_begin(self, index, logs=None):
+            self.epoch = index
+
+        def on_train_batch_end(self, index, logs=None):
+            if (self.epoch, index) == (epoch, batch):
+                raise RuntimeError("a callback failed")
+
+    return Fail()
+
+
+def test_stopped_at_names_the_step_a_failing_callback_hid_from_the_view(keras, data):
+    out = io.StringIO()
+    view = LiveView(epochs=EPOCHS, batch_size=BATCH, mode="text", stream=out, min_interval=10)
+    x, y = data
+    model = model_for(keras)
+    with pytest.raises(RuntimeError, match="a callback failed"):
+        model.fit(
+            x,
+            y,
+            epochs=EPOCHS,
+            batch_size=BATCH,
+            verbose=0,
+            callbacks=[fail_at(keras, epoch=1, batch=1), view],
+        )
+    assert (view.last_epoch, view.last_step) == (1, 1)  # the failing step never reached it
+    view.stopped("a callback failed", at=(0, 4))  # another epoch: the view's own step stands
+    assert view.last_step == 1
+    view.stopped("a callback failed", at=(1, 2))
+    view.finish()
+    text = out.getvalue()
+    assert text.startswith("stopped at epoch 2 step 2/4: a callback failed ("), text
+    assert view.last_step == 2 and view.error is None
+
+
+def test_widget_sink_drives_real_widgets(keras, data):
+    widgets = pytest.importorskip("ipywidgets")
+    widget = SimpleNamespace(
+        progress=widgets.IntProgress(value=3, min=0, max=10),
+        progress_line=widgets.HTML(),
+        plot=widgets.Image(format="png"),
+    )
+    values: list[int] = []
+    lines: list[str] = []
+    widget.progress.observe(lambda change: values.append(change["new"]), names="value")
+    widget.progress_line.observe(lambda change: lines.append(change["new"]), names="value")
+    view = LiveView(
+        epochs=2,
+        steps_per_epoch=STEPS,
+        batch_size=BATCH,
+        mode="text",  # ignored: the sink decides
+        min_interval=0,
+        max_overhead=1,
+        sink=WidgetSink(widget),
+    )
+    assert view.mode == "widget" and view.requested_mode == "text"
+    history = fit(keras, data, view, epochs=2)
+
+    assert view.error is None and view.finished
+    assert lines[0] == "starting: 2 epochs of 4 steps"
+    assert any(line.startswith("epoch 2/2 | step") for line in lines[1:-1])
+    assert lines[-1].startswith("done: 2 epochs, ") and "\n" not in lines[-1]
+    assert f"loss {history['loss'][-1]:.4g}" in lines[-1]
+    assert widget.progress.max == 2 * STEPS
+    assert values[0] == 0  # reset at train begin
+    middle = values[1:-1]
+    assert middle and middle == sorted(middle) and all(0 < v <= 2 * STEPS for v in middle)
+    assert values[-1] == widget.progress.value == 2 * STEPS
+    assert view.redraws >= 2 and widget.plot.value == view.png
+    assert view.png.startswith(PNG_MAGIC)
+    assert widget.plot.width == str(int.from_bytes(view.png[16:20], "big"))
+    assert int(widget.plot.width) == round(view.figure.get_size_inches()[0] * view.figure.dpi)
+
+
+def test_widget_sink_keeps_the_bar_where_a_stopped_run_ended(keras, data):
+    widgets = pytest.importorskip("ipywidgets")
+    widget = SimpleNamespace(
+        progress=widgets.IntProgress(), progress_line=widgets.HTML(), plot=widgets.Image()
+    )
+    view = LiveView(epochs=EPOCHS, steps_per_epoch=STEPS, sink=WidgetSink(widget), plot=False)
+    with pytest.raises(KeyboardInterrupt):
+        fit(keras, data, view, callbacks=[interrupt_at(keras, epoch=1, batch=1)])
+    view.stopped("interrupted")
+    view.finish()
+    assert widget.progress_line.value.startswith("stopped at epoch 2 step 2/4: interrupted")
+    assert (widget.progress.value, widget.progress.max) == (STEPS + 2, EPOCHS * STEPS)
+    assert view.redraws == 0 and widget.plot.value == b""
+
+
+def test_the_recorder_and_the_texts_import_no_keras_and_no_matplotlib():
+    code = (
+        "import sys\n"
+        "import kreg.ui.liveview.recorder, kreg.ui.liveview.text\n"
+        "print(sorted(m for m in ('keras', 'tensorflow', 'matplotlib') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]", result.stderr
+
+
 def test_mode_resolution_and_argument_checks():
     InteractiveShell.instance()  # a terminal-like shell: not a kernel
     assert not running_in_kernel()
@@ -400,7 +507,7 @@ def test_a_real_kernel_keeps_one_figure_and_one_line_in_the_saved_notebook(tmp_p
     nbclient = pytest.importorskip("nbclient")
     source = """
 import numpy as np, keras
-from kreg.notebook.liveplot import LiveView
+from kreg.ui.liveview import LiveView
 x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
 model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
 model.compile(loss="mse", optimizer="sgd", metrics=["mae"])

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from kreg.notebook.headless import execute_notebook
+from notebooks.headless import execute_notebook
 from tests.conftest import ROOT, subprocess_env
 
 

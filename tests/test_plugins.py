@@ -9,12 +9,14 @@ import sys
 import pytest
 
 import kreg
-from kreg import hookspecs
+from kreg.registry import hookspecs
+from kreg.registry.plugins import PluginInfo
+from kreg.registry.registration import registrar
 from tests.conftest import ROOT, subprocess_env
 from tests.fake_plugins import ZOO
 
 
-def _status(name: str) -> kreg.plugin_manager.PluginInfo:
+def _status(name: str) -> PluginInfo:
     return next(info for info in kreg.plugins() if info.name == name)
 
 
@@ -104,9 +106,8 @@ def test_deny_list(use_plugins, monkeypatch):
 
 
 def test_same_name_twice_in_one_plugin_is_a_registration_error():
-    registry = kreg.registry.Registry()
     staged: list = []
-    register = registry.registrar("loss", "dup", None, staged)
+    register = registrar("loss", "dup", None, staged)
     register("dup_mod:One", "focal")
     with pytest.raises(kreg.RegistrationError, match="twice"):
         register("dup_mod:Two", "Focal")
@@ -122,7 +123,7 @@ def test_same_name_twice_in_one_plugin_is_a_registration_error():
     ],
 )
 def test_bad_register_calls_explain_themselves(obj, kwargs, message):
-    register = kreg.registry.Registry().registrar("loss", "p", None, [])
+    register = registrar("loss", "p", None, [])
     with pytest.raises(kreg.RegistrationError, match=message):
         register(obj, **kwargs)
 

@@ -116,7 +116,7 @@ def test_dice_and_tversky_give_one_loss_per_sample(keras):
 
 
 def test_check_reports_an_entry_whose_module_cannot_be_imported():
-    from kreg.registry import Entry
+    from kreg.registry.entry import Entry
 
     entry = Entry("ghost", "loss", "no_such_module_anywhere:Ghost", "ghosts")
     report = kreg.check(entry)

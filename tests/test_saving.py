@@ -15,7 +15,7 @@ from tests.conftest import ROOT, subprocess_env
 
 
 def test_huber_delta_repair_is_active_only_because_keras_drops_it(keras):
-    from kreg.keras_objects import repair_class_config
+    from kreg.kerasext.serialization import repair_class_config
 
     repaired = repair_class_config(keras.losses.Huber)
     if not repaired:
@@ -29,7 +29,7 @@ def test_huber_delta_repair_is_active_only_because_keras_drops_it(keras):
 
 
 def test_repair_is_inactive_when_keras_keeps_the_argument(keras):
-    from kreg.keras_objects import repair_class_config
+    from kreg.kerasext.serialization import repair_class_config
 
     class Complete(keras.losses.Loss):
         def __init__(self, scale=1.0, name="complete", reduction="sum", dtype=None):

@@ -7,8 +7,8 @@ steps from the same initial weights (``steps_per_execution=1``, ``shuffle=False`
 fault: the global dtype policy and the distribution strategy are the ones from before, and the
 next ``%%kcompile`` in the same shell trains.
 
-The contract (``kreg.train.fit``): between steps (interrupt, a callback's exception) the model
-keeps its last completed step; inside a step (NaN loss, out of memory, any error of the step
+The contract (``kreg.training.fit.fit``): between steps (interrupt, a callback's exception) the
+model keeps its last completed step; inside a step (NaN loss, out of memory, any error of the step
 itself) the weights and optimizer variables are put back to the end of the last completed epoch
 (or the start of training), because such a step has written NaN or may have applied part of
 its updates.
@@ -351,9 +351,7 @@ def test_nan_puts_back_the_last_completed_epoch_exactly(ip, keras, setup):
 
 def test_over_the_copy_limit_a_nan_keeps_the_weights_and_says_why(ip, keras, setup, monkeypatch):
     """No epoch-end copy of a state over KREG_SAFETY_COPY_GB: nothing to put back, and said."""
-    from kreg import train
-
-    monkeypatch.setattr(train, "SAFETY_COPY_LIMIT_GB", 0.0)
+    monkeypatch.setenv("KREG_SAFETY_COPY_GB", "0")
     with reliability.case(AREA):
         broken = setup.y.copy()
         broken[1 * BATCH + 3] = np.nan  # in step 2 of epoch 1

@@ -101,7 +101,7 @@ def test_export_button_writes_a_folder_kreg_train_reads(ui, keras, tmp_path):
     ui.export_path.value = str(tmp_path / "from-widget")
     ui.export_button.click()
     assert "exported to" in ui.status.value and "kreg train" in ui.status.value
-    from kreg.export import load_export
+    from kreg.training.exported import load_export
 
     export = load_export(tmp_path / "from-widget")
     assert export.document["compile"]["loss"]["component"] == "keras:huber"
@@ -162,3 +162,79 @@ def test_kreg_ui_and_browse_magics(keras):
     assert isinstance(shell.run_line_magic("kreg", "browse"), Browser)
     with pytest.raises(UsageError, match="no variable named 'nope'"):
         shell.run_line_magic("kreg", "ui nope")
+
+
+def _twin_models(keras):
+    """Two models with the same architecture and weights."""
+    keras.utils.set_random_seed(0)
+    first = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8), keras.layers.Dense(1)])
+    second = keras.models.clone_model(first)
+    second.set_weights(first.get_weights())
+    return first, second
+
+
+def _layers(model) -> list[tuple[str, str]]:
+    return [(type(layer).__name__, layer.dtype_policy.name) for layer in model.layers]
+
+
+def test_mixed_precision_rebuilds_the_model_as_kcompile_does(keras, ip):
+    """The widget takes %%kcompile's path: the same rebuild, notes, policy and training."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 3)).astype("float32")
+    y = (x @ np.array([[1.0], [-2.0], [0.5]], "float32")).astype("float32")
+    for_widget, for_magic = _twin_models(keras)
+    ip.user_ns.update(net=for_widget, twin=for_magic, xs=x, ys=y)
+    ui = CompileWidget(for_widget, x, y, epochs=2, batch_size=32, model_name="net")
+    ui.mixed_precision.value = True
+    cell = ui.as_cell()
+    assert cell.startswith("%%kcompile net --mixed-precision\n")
+    keras.utils.set_random_seed(1)
+    ui.train_button.click()
+    ui.wait(120)
+    assert "done: 2 epochs" in ui.status.value, ui.status.value
+    widget_run = ui.run
+    assert ui.model is widget_run.model and ui.model is not for_widget, "the model was rebuilt"
+    assert ip.user_ns["net"] is ui.model, "the notebook's variable names the rebuilt model"
+    assert keras.mixed_precision.global_policy().name == "float32", "the policy is restored"
+
+    keras.utils.set_random_seed(1)
+    line, _, body = cell.partition("\n")
+    ip.run_cell_magic(
+        "kcompile", line.replace("%%kcompile net", "twin -o magic_run --no-plot"), body
+    )
+    magic_run = ip.user_ns["magic_run"]
+    assert magic_run.model is ip.user_ns["twin"] and magic_run.model is not for_magic
+    assert (
+        _layers(widget_run.model)
+        == _layers(magic_run.model)
+        == [
+            ("Dense", "mixed_bfloat16"),
+            ("Dense", "float32"),
+        ]
+    )
+    assert widget_run.precision == magic_run.precision == "mixed_bfloat16"
+    assert [n.replace("net", "twin") for n in widget_run.notes] == magic_run.notes
+    np.testing.assert_allclose(widget_run.history["loss"], magic_run.history["loss"], rtol=1e-4)
+    assert kreg_last_run() is magic_run
+
+
+def test_a_strategy_rebuilds_in_its_scope_and_compile_alone_rebuilds_too(keras, ip):
+    model, _ = _twin_models(keras)
+    ip.user_ns["solo"] = model
+    ui = CompileWidget(model, model_name="solo")
+    ui.strategy.value = "mirrored"
+    assert ui.as_cell().startswith("%%kcompile solo --strategy mirrored\n")
+    ui.compile_button.click()
+    assert "compiled" in ui.status.value, ui.status.value
+    assert ui.model is not model and ip.user_ns["solo"] is ui.model
+    assert ui.run.strategy == "mirrored over 1 CPU device" and ui.model.compiled
+    assert type(ui.model.distribute_strategy).__name__ == "MirroredStrategy"
+    assert any(
+        "rebuilt in the mirrored over 1 CPU device strategy's scope" in n for n in ui.run.notes
+    )
+
+
+def kreg_last_run():
+    import kreg
+
+    return kreg.last_run

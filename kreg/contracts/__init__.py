@@ -2,14 +2,18 @@
 
 Structural checks (base class, methods, config coverage) are cheap and run
 when an entry is first built; behavioural checks run small tensors through the
-component on demand: :func:`check`, ``kreg check``, ``%kreg check``.
-Importing this package imports neither TensorFlow nor Keras.
+component on demand. This package checks classes, functions and instances
+(:func:`check_object`) and any :class:`~kreg.contracts.subject.Subject`
+(:func:`check_behaviour`); :func:`kreg.check` also takes registry names and entries
+(:mod:`kreg.registry.checking`). Importing this package imports neither TensorFlow
+nor Keras.
 """
 
 from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Callable
 from typing import Any
 
 from kreg.contracts.examples import Example
@@ -17,6 +21,10 @@ from kreg.contracts.report import FAIL, PASS, SKIPPED, WARN, CheckResult, Report
 from kreg.contracts.structural import kind_of, structural_report
 from kreg.errors import KregError
 from kreg.names import check_kind
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from kreg.contracts.subject import Subject
 
 __all__ = [
     "FAIL",
@@ -26,71 +34,58 @@ __all__ = [
     "CheckResult",
     "Example",
     "Report",
-    "check",
+    "check_behaviour",
+    "check_object",
     "structural_report",
 ]
 
 
-def check(
-    obj_or_name: Any, kind: str | None = None, *, example: Any = None, behaviour: bool = True
+def check_object(
+    obj: Any, kind: str | None = None, *, example: Any = None, behaviour: bool = True
 ) -> Report:
-    """Check a component against its Keras contract and return a :class:`Report`.
+    """Check your own class, function or instance against its Keras contract, as it is.
 
-    ``obj_or_name`` is a registry name (checked as :func:`kreg.get` hands it
-    out), an :class:`~kreg.registry.Entry`, or a class, function or instance of
-    your own (checked as it is). ``example`` overrides the sample data: a
-    callable or value giving ``(y_true, y_pred)``, an :class:`Example` or a dict.
+    ``example`` overrides the sample data: a callable or value giving
+    ``(y_true, y_pred)``, an :class:`Example` or a dict.
 
     Raises:
-        UnknownComponentError: no such name.
         KregError: the kind of a plain function cannot be guessed (pass ``kind``).
 
     Example:
-        >>> import kreg
-        >>> report = kreg.check("huber")
-        >>> report.ok, report["per_sample"].outcome
-        (True, 'pass')
+        >>> import keras
+        >>> report = check_object(keras.losses.Huber)
+        >>> report.ok, report["config_roundtrip"].outcome
+        (False, 'fail')
     """
-    from kreg import api
-    from kreg.registry import Entry
-
-    wanted = check_kind(kind)
-    if isinstance(obj_or_name, str):
-        obj_or_name = api.lookup(obj_or_name, wanted)
-    if isinstance(obj_or_name, Entry):
-        entry = obj_or_name
-        report = Report(f"{entry.kind} {entry.qualified_name!r}", entry.kind)
-        try:
-            report.results.extend(entry.structural_report().results)
-        except KregError as error:  # the plugin's module cannot be imported
-            report.add(CheckResult("import", FAIL, str(error)))
-            return report
-        if report.ok and behaviour:
-            from kreg.contracts.subject import subject_for_entry
-
-            _behaviour(report, lambda: subject_for_entry(entry, example))
-        return report
-    found_kind = wanted or kind_of(obj_or_name)
+    found_kind = check_kind(kind) or kind_of(obj)
     if found_kind is None:
         raise KregError(
-            f"cannot tell whether {obj_or_name!r} is a loss, metric, optimizer or schedule; "
+            f"cannot tell whether {obj!r} is a loss, metric, optimizer or schedule; "
             "pass kind=, e.g. kreg.check(my_fn, kind='metric')"
         )
-    target = (
-        obj_or_name
-        if inspect.isclass(obj_or_name) or inspect.isfunction(obj_or_name)
-        else (type(obj_or_name))
-    )
-    label = getattr(obj_or_name, "__qualname__", type(obj_or_name).__qualname__)
+    target = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
+    label = getattr(obj, "__qualname__", type(obj).__qualname__)
     report = structural_report(target, found_kind, f"{found_kind} {label}")
     if report.ok and behaviour:
         from kreg.contracts.subject import subject_for_object
 
-        _behaviour(report, lambda: subject_for_object(obj_or_name, found_kind, example))
+        check_behaviour(report, lambda: subject_for_object(obj, found_kind, example))
     return report
 
 
-def _behaviour(report: Report, make_subject: Any) -> None:
+def check_behaviour(report: Report, make_subject: Callable[[], Subject]) -> None:
+    """Build the subject ``make_subject`` gives, then add its kind's behavioural checks.
+
+    A subject that cannot be built fails the ``construct`` check (and nothing else runs).
+
+    Example:
+        >>> import keras
+        >>> from kreg.contracts.subject import subject_for_object
+        >>> report = Report("loss Huber", "loss")
+        >>> check_behaviour(report, lambda: subject_for_object(keras.losses.Huber, "loss"))
+        >>> report["per_sample"].outcome
+        'pass'
+    """
     from kreg.contracts.common import describe
 
     started = time.perf_counter()

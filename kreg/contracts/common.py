@@ -96,10 +96,10 @@ def same_config_value(a: Any, b: Any) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(same_config_value(x, y) for x, y in zip(a, b))
     if isinstance(a, bool) or isinstance(b, bool):
-        return a == b
+        return bool(a == b)
     if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
         return bool(np.isclose(float(a), float(b), rtol=1e-6, atol=1e-12))
-    return a == b
+    return bool(a == b)
 
 
 def config_differences(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[str]:

@@ -230,7 +230,8 @@ def as_example(kind: str, made: Any) -> Example:
             f"a {kind}'s example must return (y_true, y_pred), an Example or a dict with "
             f"y_true, y_pred and config. Received: {made!r}"
         )
-    if kind in ("loss", "metric") and made.y_true is None:
+    example: Example = made
+    if kind in ("loss", "metric") and example.y_true is None:
         fallback = probability()
-        made = Example(fallback[0], fallback[1], made.config)
-    return made
+        example = Example(fallback[0], fallback[1], example.config)
+    return example

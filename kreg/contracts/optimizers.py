@@ -18,7 +18,7 @@ from kreg.contracts.subject import Subject
 STEPS = 60
 # The example's (or default) rate first when the example sets one; else 0.1, which suits
 # every built-in on the test problem, so most optimizers need one run of STEPS steps.
-LEARNING_RATES = (0.1, None, 0.01, 1.0)
+LEARNING_RATES: tuple[float | None, ...] = (0.1, None, 0.01, 1.0)
 _START = (
     np.array([[1.0, -2.0, 3.0], [0.5, -1.0, 2.0]], "float32"),
     np.array([1.5, -0.5, 2.5], "float32"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kreg.contracts.report import FAIL, PASS, SKIPPED, CheckResult, Report
@@ -59,7 +59,8 @@ def keras_base(kind: str) -> type | None:
     module = keras
     for part in module_path.split("."):
         module = getattr(module, part)
-    return getattr(module, name)
+    base: type = getattr(module, name)
+    return base
 
 
 def kind_of(obj: Any) -> str | None:
@@ -87,7 +88,7 @@ def _implemented(cls: type, base: type, attribute: str) -> bool:
     return owner is not None and owner not in base.__mro__
 
 
-def _init_parameters(cls: type) -> list[inspect.Parameter]:
+def _init_parameters(cls: type[Any]) -> list[inspect.Parameter]:
     try:
         parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
     except (TypeError, ValueError):
@@ -141,6 +142,7 @@ def _check_methods(target: Any, kind: str) -> CheckResult:
     base = keras_base(kind)
     if not inspect.isclass(target) or base is None or not issubclass(target, base):
         return CheckResult("required_methods", SKIPPED, "not a Keras class")
+    cls: Any = target  # a Keras class: its methods are looked up by name
     missing = [
         required
         for required in _REQUIRED[kind]
@@ -157,7 +159,9 @@ def _check_methods(target: Any, kind: str) -> CheckResult:
         )
     if kind == "metric":
         try:
-            parameters = inspect.signature(target.update_state).parameters
+            parameters: Mapping[str, inspect.Parameter] = inspect.signature(
+                cls.update_state
+            ).parameters
         except (TypeError, ValueError):
             parameters = {}
         if parameters and not (
@@ -167,19 +171,19 @@ def _check_methods(target: Any, kind: str) -> CheckResult:
             return CheckResult(
                 "required_methods",
                 FAIL,
-                f"{target.__qualname__}.update_state{inspect.signature(target.update_state)} "
+                f"{cls.__qualname__}.update_state{inspect.signature(cls.update_state)} "
                 "has no sample_weight argument, but compile() passes one; use "
                 "update_state(self, y_true, y_pred, sample_weight=None)",
             )
     if kind == "loss":
         # target.call is unbound: (self, y_true, y_pred) must bind three arguments.
         try:
-            inspect.signature(target.call).bind(object(), object(), object())
+            inspect.signature(cls.call).bind(object(), object(), object())
         except TypeError as error:
             return CheckResult(
                 "required_methods",
                 FAIL,
-                f"{target.__qualname__}.call{inspect.signature(target.call)} cannot be "
+                f"{cls.__qualname__}.call{inspect.signature(cls.call)} cannot be "
                 f"called as call(y_true, y_pred) ({error})",
             )
         except ValueError:
@@ -192,6 +196,12 @@ def _check_config_coverage(target: Any, kind: str) -> CheckResult:
     if not inspect.isclass(target) or base is None or not issubclass(target, base):
         return CheckResult("config_covers_init", SKIPPED, "not a Keras class")
     owner = _owner(target, "get_config")
+    if owner is None:
+        return CheckResult(
+            "config_covers_init",
+            FAIL,
+            f"{target.__qualname__} has no get_config(); add one returning every __init__ argument",
+        )
     # The class that introduced each __init__ argument (the most basic one taking it): a
     # get_config inherited from a strict ancestor of that class cannot know the argument.
     introduced: dict[str, type] = {}
@@ -204,7 +214,6 @@ def _check_config_coverage(target: Any, kind: str) -> CheckResult:
         name
         for name in own
         if name in introduced
-        and owner is not None
         and owner is not introduced[name]
         and owner in introduced[name].__mro__
     ]
@@ -232,7 +241,7 @@ def structural_report(target: Any, kind: str, subject: str | None = None) -> Rep
         >>> report.ok, report["required_methods"].outcome
         (False, 'fail')
     """
-    report = Report(subject or getattr(target, "__qualname__", repr(target)), kind)
+    report = Report(subject or str(getattr(target, "__qualname__", repr(target))), kind)
     for check in (_check_base, _check_methods, _check_config_coverage):
         started = time.perf_counter()
         result = check(target, kind)

@@ -38,8 +38,10 @@ class Subject:
             owner = next(c for c in type(instance).__mro__ if "get_config" in c.__dict__)
             original = getattr(owner.__dict__["get_config"], "__kreg_original__", None)
             if original is not None:
-                return original(instance)
-        return instance.get_config()
+                config: dict[str, Any] = original(instance)
+                return config
+        config = instance.get_config()
+        return config
 
     def repaired_keys(self) -> tuple[str, ...]:
         """Arguments kreg adds back to this class's ``get_config`` (Keras bugs)."""
@@ -47,30 +49,21 @@ class Subject:
         return tuple(getattr(cls, "_kreg_repaired", ()))
 
 
-def subject_for_entry(entry: Any, example: Any = None) -> Subject:
-    """The subject for a registry entry, built exactly as :func:`kreg.get` builds it."""
-    source = example if example is not None else entry.example
-    made = source() if callable(source) else source
-    return Subject(
-        label=f"{entry.kind} {entry.qualified_name!r}",
-        kind=entry.kind,
-        target=entry.load(),
-        build=lambda **config: entry.create(config),
-        example=as_example(entry.kind, made),
-        tags=entry.tags,
-        from_registry=True,
-    )
-
-
 def subject_for_object(obj: Any, kind: str, example: Any = None) -> Subject:
-    """The subject for a class, function or instance given directly to :func:`kreg.check`."""
+    """The subject for a class, function or instance given directly to :func:`kreg.check`.
+
+    Example:
+        >>> import keras
+        >>> subject_for_object(keras.losses.Huber, "loss").label
+        'loss class Huber'
+    """
     made = example() if callable(example) else example
     name = getattr(obj, "__qualname__", type(obj).__qualname__)
     if inspect.isclass(obj):
         build: Callable[..., Any] = obj
         label = f"{kind} class {name}"
     elif inspect.isfunction(obj) or inspect.isbuiltin(obj):
-        from kreg.keras_objects import function_factory
+        from kreg.kerasext.wrappers import function_factory
 
         build = function_factory(obj, kind, obj.__name__)
         label = f"{kind} function {name}"

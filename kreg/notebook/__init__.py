@@ -1,1 +1,0 @@
-"""The notebook layer: the %%kcompile and %kreg magics, the live view, completion."""

@@ -1,0 +1,132 @@
+"""Turning a plugin's ``register(...)`` calls into entries, refusing what kreg cannot accept."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from kreg.errors import RegistrationError
+from kreg.names import canonical_name, normalize
+from kreg.registry.entry import Entry
+
+
+def registrar(
+    kind: str, plugin: str, version: str | None, staged: list[Entry]
+) -> Callable[..., None]:
+    """Return the ``register`` callable handed to one plugin's hook for ``kind``.
+
+    Each call validates its arguments and appends an :class:`Entry` to ``staged``;
+    the plugin's entries join the catalogue only once all its hooks succeeded.
+
+    Example:
+        >>> staged = []
+        >>> registrar("loss", "demo", "1.0", staged)("demo.losses:FocalLoss", aliases=["fl"])
+        >>> staged[0].qualified_name, staged[0].aliases
+        ('demo:focal_loss', ('fl',))
+        >>> registrar("loss", "my_plugin", None, staged=[])(42)
+        Traceback (most recent call last):
+        ...
+        kreg.errors.RegistrationError: ...
+    """
+
+    def register(
+        obj: Any,
+        name: str | None = None,
+        *,
+        aliases: Any = (),
+        example: Callable[[], Any] | None = None,
+        tags: Any = (),
+        legacy_aliases: Any = (),
+    ) -> None:
+        entry = make_entry(kind, plugin, version, obj, name, aliases, example, tags, legacy_aliases)
+        taken = {normalize(s) for e in staged if e.kind == kind for s in e.spellings}
+        implicit = entry.aliases[:1] if entry.aliases[:1] == (_object_name(obj),) else ()
+        if implicit and normalize(implicit[0]) in taken:
+            entry = dataclasses.replace(entry, aliases=entry.aliases[1:])
+        clash = [s for s in (entry.name, *entry.aliases) if normalize(s) in taken]
+        if clash:
+            raise RegistrationError(
+                f"plugin {plugin!r} registered the {kind} name {clash[0]!r} twice; "
+                "give each component its own name and aliases."
+            )
+        staged.append(entry)
+
+    return register
+
+
+def _object_name(obj: Any) -> str:
+    if isinstance(obj, str):
+        return obj.partition(":")[2]
+    return getattr(obj, "__name__", "")
+
+
+def _names(value: Any, what: str, plugin: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    try:
+        names = tuple(value)
+    except TypeError:
+        raise RegistrationError(
+            f"plugin {plugin!r}: {what} must be a list of strings. Received: {what}={value!r}"
+        ) from None
+    for name in names:
+        _check_name(name, plugin, what)
+    return names
+
+
+def _check_name(name: Any, plugin: str, what: str = "name") -> None:
+    if not isinstance(name, str) or not normalize(name) or ":" in name:
+        raise RegistrationError(
+            f"plugin {plugin!r}: {what} must be a non-empty string without ':'. "
+            f"Received: {what}={name!r}"
+        )
+
+
+def make_entry(
+    kind: str,
+    plugin: str,
+    version: str | None,
+    obj: Any,
+    name: str | None,
+    aliases: Any,
+    example: Any,
+    tags: Any,
+    legacy_aliases: Any,
+) -> Entry:
+    """A validated :class:`Entry` from the arguments of one ``register`` call."""
+    if isinstance(obj, str):
+        module_name, sep, attribute = obj.partition(":")
+        if not (sep and module_name and attribute.isidentifier()):
+            raise RegistrationError(
+                f"plugin {plugin!r}: a lazy {kind} target must look like 'package.module:Name'. "
+                f"Received: {obj!r}"
+            )
+        object_name = attribute
+    elif callable(obj) and hasattr(obj, "__name__"):
+        object_name = obj.__name__
+    else:
+        raise RegistrationError(
+            f"plugin {plugin!r} registered a {kind} that is neither a class, a function "
+            f"nor a 'module:attr' string. Received: {obj!r} ({type(obj).__name__})"
+        )
+    if name is None:
+        name = canonical_name(kind, object_name)
+    _check_name(name, plugin)
+    if example is not None and not callable(example):
+        raise RegistrationError(
+            f"plugin {plugin!r}: example= must be a zero-argument callable returning "
+            f"(y_true, y_pred). Received: {example!r}"
+        )
+    object_alias = () if normalize(object_name) == normalize(name) else (object_name,)
+    return Entry(
+        name=name,
+        kind=kind,
+        target=obj,
+        plugin=plugin,
+        plugin_version=version,
+        aliases=tuple(dict.fromkeys(object_alias + _names(aliases, "aliases", plugin))),
+        legacy_aliases=_names(legacy_aliases, "legacy_aliases", plugin),
+        tags=_names(tags, "tags", plugin),
+        example=example,
+    )

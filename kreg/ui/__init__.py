@@ -1,0 +1,1 @@
+"""The user interface: descriptions shared by the CLI, magics and widgets; live views."""

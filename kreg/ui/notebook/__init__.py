@@ -1,0 +1,1 @@
+"""IPython: the ``%%kcompile`` and ``%kreg`` magics, a cell around its training, completion."""

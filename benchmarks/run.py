@@ -18,6 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+sys.path.insert(0, str(ROOT))  # notebooks/headless.py is a tool of this checkout, not of kreg
 
 
 def wall(argv: list[str], repeat: int) -> list[float]:

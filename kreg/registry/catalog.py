@@ -5,25 +5,25 @@ current :class:`~kreg.registry.index.Index` (its resolution cache included), wha
 plugin did, the lock that builds it once, and who may use it while plugins load. Its
 bound methods are the public functions (``kreg.get`` is ``CATALOG.get``).
 
-Importing this module imports neither Keras nor pluggy.
+Importing this module imports neither Keras nor pluggy, nor the rest of the registry:
+``import kreg`` stays a few milliseconds; the first lookup imports what it needs.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
-from typing import Any
 
-from kreg import settings
 from kreg.errors import ContractError, RegistrationError, UnknownComponentError
 from kreg.kerasext.hook import when_imported
-from kreg.registry import build
-from kreg.registry.entry import Entry
-from kreg.registry.index import Index
 from kreg.warn import warn_caller
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
+    from kreg.registry.entry import Entry
+    from kreg.registry.index import Index
     from kreg.registry.plugins import PluginInfo
 
 
@@ -81,6 +81,8 @@ class Catalog:
             >>> kreg.reload().resolve("sgd").entry.plugin
             'keras'
         """
+        from kreg import settings
+        from kreg.registry.index import Index
         from kreg.registry.plugins import load_plugins
 
         self._refuse_plugin_code()
@@ -150,7 +152,7 @@ class Catalog:
                 DeprecationWarning,
             )
         try:
-            return build.create(candidate.entry, config)
+            return candidate.entry.create(config)
         except ContractError:
             if ":" in name:
                 raise
@@ -158,7 +160,7 @@ class Catalog:
             other = index.resolve(name, kind)
             if other.entry is candidate.entry:
                 raise
-            return build.create(other.entry, config)
+            return other.entry.create(config)
 
     def lookup(self, name: str, kind: str | None = None) -> Entry:
         """Return the :class:`~kreg.registry.entry.Entry` a name resolves to, importing nothing.
@@ -229,6 +231,7 @@ class Catalog:
             return
         self._keras_pending = False
         from kreg.kerasext.serialization import make_serializable, repair_class_config
+        from kreg.registry import build
 
         # Their classes register themselves with Keras when imported (maybe mid-import now).
         importlib.import_module("kreg.kerasext.accuracy")

@@ -186,4 +186,4 @@ class Entry:
             >>> type(kreg.lookup("huber").create({"delta": 2.0})).__name__
             'Huber'
         """
-        return build.create(self, config or {})
+        return build.create(self, config if config is not None else {})

@@ -15,12 +15,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from kreg.cell.parse import parse_cell
 from kreg.errors import KregError
-from kreg.registry.catalog import CATALOG
 from kreg.training.options import STRATEGIES, RunOptions
-from kreg.ui.describe import chosen_entries, entry_details, signature, summary_or_rejection
-from kreg.ui.tables import HTMLTable
 
 
 @magics_class
@@ -59,6 +55,7 @@ class KregMagics(Magics):
             epochs = 5
         """
         arguments = parse_argstring(self.kcompile, line)
+        from kreg.cell.parse import parse_cell
         from kreg.ui.notebook.runner import run_kcompile
 
         try:
@@ -144,6 +141,10 @@ def _options(arguments: Any) -> RunOptions:
 
 
 def _line_command(arguments: argparse.Namespace) -> object:
+    from kreg.registry.catalog import CATALOG
+    from kreg.ui.describe import chosen_entries, entry_details, signature, summary_or_rejection
+    from kreg.ui.tables import HTMLTable
+
     if arguments.command == "list":
         found = CATALOG.entries(arguments.kind, arguments.pattern)
         rows = [

@@ -55,7 +55,8 @@ def _state(entry: Entry) -> _Built:
 
 def is_loaded(entry: Entry) -> bool:
     """Whether ``entry``'s target has been imported (or was registered as an object)."""
-    return not isinstance(entry.target, str) or _state(entry).target is not None
+    state = _built.get(id(entry))
+    return not isinstance(entry.target, str) or (state is not None and state.target is not None)
 
 
 def load(entry: Entry) -> Any:
@@ -102,8 +103,8 @@ def summary(entry: Entry) -> str:
 
 def failure(entry: Entry) -> str | None:
     """Why the last build of ``entry`` without arguments failed to import or build it."""
-    found = _state(entry).failure
-    return found[1] if found else None
+    state = _built.get(id(entry))
+    return state.failure[1] if state is not None and state.failure else None
 
 
 def structural_report(entry: Entry) -> Report:

@@ -3,7 +3,7 @@
 pluggy's ``load_setuptools_entrypoints`` stops at the first broken plugin, so
 kreg loads entry points one at a time, registers each with a pluggy
 ``PluginManager`` (which validates hook names and arguments against
-:mod:`kreg.hookspecs`), and calls each plugin's hooks separately with its own
+:mod:`kreg.registry.hookspecs`), and calls each plugin's hooks separately with its own
 ``register``. A plugin's entries are committed only if all its hooks succeed.
 """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -234,3 +235,16 @@ def test_a_plugin_that_imports_keras_while_loading_does_not_deadlock(plugin_site
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "EagerLoss"
+
+
+def test_a_declared_defect_warns_once_at_first_use(keras):
+    staged: list = []
+    register = registrar("loss", "bridge", "1.0", staged)
+    reason = "sample_weight must have shape (batch, list_size), not (batch,)"
+    register("keras.src.losses.losses:Huber", "flaky_huber", defects={"weights": reason})
+    (entry,) = staged
+    with pytest.warns(UserWarning, match=r"bridge:flaky_huber: sample_weight must have shape"):
+        assert isinstance(entry.create(), keras.losses.Huber)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        entry.create()  # once per process

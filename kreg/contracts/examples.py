@@ -20,9 +20,11 @@ BATCH = 4
 class Example:
     """What the behavioural checks feed a component.
 
-    ``y_true``/``y_pred`` (batch of 4 on the leading axis) for losses and
-    metrics; ``config`` holds constructor arguments the checks always pass
-    (required ones, or a learning rate that suits an optimizer).
+    ``y_true``/``y_pred`` (batch on the leading axis; a dict or tuple of arrays
+    works too) for losses and metrics; ``config`` holds constructor arguments the
+    checks always pass (required ones, or a learning rate that suits an optimizer);
+    ``sample_weight``, when given, is the weights the weight checks use (else the
+    shape Keras would apply to what ``call()`` returns).
 
     Example:
         >>> example = Example(config={"num_classes": 3})
@@ -33,6 +35,7 @@ class Example:
     y_true: Any = None
     y_pred: Any = None
     config: dict[str, Any] = field(default_factory=dict)
+    sample_weight: Any = None
 
 
 def _rng() -> Any:
@@ -233,5 +236,5 @@ def as_example(kind: str, made: Any) -> Example:
     example: Example = made
     if kind in ("loss", "metric") and example.y_true is None:
         fallback = probability()
-        example = Example(fallback[0], fallback[1], example.config)
+        example = Example(fallback[0], fallback[1], example.config, example.sample_weight)
     return example

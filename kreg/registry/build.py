@@ -21,6 +21,7 @@ from kreg.names import suggest
 from kreg.registry import legacy
 from kreg.registry.parameters import Parameters, parameters_of
 from kreg.registry.sources import summary_of_target
+from kreg.warn import warn_caller
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -128,6 +129,8 @@ def rejection(entry: Entry) -> str | None:
 def factory(entry: Entry) -> Callable[..., Any]:
     """The callable that builds instances of ``entry``: imported, gated, registered with Keras.
 
+    The first time (per process), each known defect its plugin declared is a warning.
+
     Raises:
         ComponentLoadError: the target cannot be imported.
         ContractError: the target fails the structural contract (never handed out).
@@ -159,6 +162,11 @@ def factory(entry: Entry) -> Callable[..., Any]:
             report=structural_report(entry),
         )
     state.factory = _make_factory(entry, target)
+    for tag, reason in entry.defects:
+        warn_caller(
+            f"{entry.qualified_name}: {reason} (a known defect, '{tag}', declared by the plugin "
+            f"{entry.plugin!r}; `kreg check {entry.qualified_name}` shows it)"
+        )
     return state.factory
 
 

@@ -47,6 +47,8 @@ class Entry:
     legacy_aliases: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     example: Callable[[], Any] | None = None
+    defects: tuple[tuple[str, str], ...] = ()
+    """Known defects its plugin declares, as ``(tag, one-line reason)``: ``kreg.get`` warns."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_sealed", True)

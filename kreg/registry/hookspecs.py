@@ -2,7 +2,7 @@
 
 Each hook receives one argument, ``register``: call it once per component.
 Its signature is ``register(obj, name=None, *, aliases=(), example=None, tags=(),
-legacy_aliases=())``:
+legacy_aliases=(), defects=None)``:
 
 - ``obj``: a class, a plain function ``fn(y_true, y_pred)`` (losses and
   metrics), or a lazy ``"module:attr"`` string imported on first use.
@@ -16,6 +16,9 @@ legacy_aliases=())``:
   and ``batch-dependent`` (losses) exempt a component from checks that cannot
   hold for it by design.
 - ``legacy_aliases``: old spellings that resolve with a ``DeprecationWarning``.
+- ``defects``: ``{tag: one-line reason}`` for each real defect the plugin knows the
+  component has (a bridge to a library it does not own): ``kreg.get`` warns with the
+  reason the first time, ``kreg show`` lists them, and ``kreg check`` still tests it.
 """
 
 from __future__ import annotations

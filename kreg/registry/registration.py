@@ -38,8 +38,11 @@ def registrar(
         example: Callable[[], Any] | None = None,
         tags: Any = (),
         legacy_aliases: Any = (),
+        defects: Any = None,
     ) -> None:
-        entry = make_entry(kind, plugin, version, obj, name, aliases, example, tags, legacy_aliases)
+        entry = make_entry(
+            kind, plugin, version, obj, name, aliases, example, tags, legacy_aliases, defects
+        )
         taken = {normalize(s) for e in staged if e.kind == kind for s in e.spellings}
         implicit = entry.aliases[:1] if entry.aliases[:1] == (_object_name(obj),) else ()
         if implicit and normalize(implicit[0]) in taken:
@@ -93,6 +96,7 @@ def make_entry(
     example: Any,
     tags: Any,
     legacy_aliases: Any,
+    defects: Any = None,
 ) -> Entry:
     """A validated :class:`Entry` from the arguments of one ``register`` call."""
     if isinstance(obj, str):
@@ -129,4 +133,20 @@ def make_entry(
         legacy_aliases=_names(legacy_aliases, "legacy_aliases", plugin),
         tags=_names(tags, "tags", plugin),
         example=example,
+        defects=_defects(defects, plugin),
     )
+
+
+def _defects(value: Any, plugin: str) -> tuple[tuple[str, str], ...]:
+    """``{tag: one-line reason}`` as sorted pairs, each a non-empty string."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip()
+        for k, v in value.items()
+    ):
+        raise RegistrationError(
+            f"plugin {plugin!r}: defects= must be a dict {{tag: one-line reason}} of strings. "
+            f"Received: defects={value!r}"
+        )
+    return tuple(sorted((k.strip(), v.strip()) for k, v in value.items()))

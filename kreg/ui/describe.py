@@ -29,6 +29,7 @@ def entry_details(entry: Entry) -> dict[str, Any]:
         "aliases": list(entry.aliases),
         "legacy_aliases": list(entry.legacy_aliases),
         "tags": list(entry.tags),
+        "defects": {tag: reason for tag, reason in entry.defects},
         "summary": entry.summary,
         "rejected": entry.rejection,
     }

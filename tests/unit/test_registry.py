@@ -193,3 +193,13 @@ def test_each_catalog_is_its_own_and_reload_builds_a_new_index(monkeypatch):
     assert old is not second.index()
     fresh = first.reload()
     assert fresh is not old and first.index() is fresh
+
+
+def test_declared_defects_are_kept_and_checked():
+    (entry,) = entries_of(
+        "bridge", "loss", ("lib.losses:Pairwise", {"defects": {"weights": "needs (batch, list)"}})
+    )
+    assert entry.defects == (("weights", "needs (batch, list)"),)
+    for bad in ({"weights": ""}, ["weights"], {3: "x"}):
+        with pytest.raises(RegistrationError, match="defects= must be a dict"):
+            entries_of("bridge", "loss", ("lib.losses:Pairwise", {"defects": bad}))

@@ -222,6 +222,36 @@ class DistributedSetupError(TrainingSetupError):
     """
 
 
+def missing_dependency(error: BaseException) -> str | None:
+    """The fix for an error caused by a module that is not installed, or None for others.
+
+    Follows ``__cause__``/``__context__``, as a library often re-raises an import error.
+
+    Example:
+        >>> missing_dependency(ModuleNotFoundError("No module named 'rouge_score'",
+        ...                                        name="rouge_score"))
+        "it needs the module 'rouge_score', which is not installed: pip install rouge-score"
+        >>> missing_dependency(ImportError("needs `rouge_score`: pip install rouge-score"))
+        'it needs a package that is not installed: needs `rouge_score`: pip install rouge-score'
+        >>> missing_dependency(ValueError("bad value")) is None
+        True
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ModuleNotFoundError) and current.name:
+            top = current.name.split(".")[0]
+            return (
+                f"it needs the module {top!r}, which is not installed: "
+                f"pip install {top.replace('_', '-')}"
+            )
+        if isinstance(current, ImportError) and "install" in str(current):
+            return f"it needs a package that is not installed: {current}"
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def _rebuild(cls: type[KregError], args: tuple[object, ...], state: dict[str, object]) -> KregError:
     """Unpickle a :class:`KregError` without calling its ``__init__``."""
     error = Exception.__new__(cls)

@@ -18,7 +18,7 @@ from typing import Any
 
 from kreg.contracts.examples import Example
 from kreg.contracts.report import FAIL, PASS, SKIPPED, WARN, CheckResult, Report
-from kreg.contracts.structural import kind_of, structural_report
+from kreg.contracts.structural import blocking_failures, kind_of, structural_report
 from kreg.errors import KregError
 from kreg.names import check_kind
 
@@ -66,7 +66,7 @@ def check_object(
     target = obj if inspect.isclass(obj) or inspect.isfunction(obj) else type(obj)
     label = getattr(obj, "__qualname__", type(obj).__qualname__)
     report = structural_report(target, found_kind, f"{found_kind} {label}")
-    if report.ok and behaviour:
+    if not blocking_failures(report) and behaviour:
         from kreg.contracts.subject import subject_for_object
 
         check_behaviour(report, lambda: subject_for_object(obj, found_kind, example))
@@ -87,22 +87,19 @@ def check_behaviour(report: Report, make_subject: Callable[[], Subject]) -> None
         'pass'
     """
     from kreg.contracts.common import describe
+    from kreg.errors import missing_dependency
 
     started = time.perf_counter()
     try:
         subject = make_subject()
         subject.make()
     except Exception as error:
-        report.add(
-            CheckResult(
-                "construct",
-                FAIL,
-                f"cannot be built for the checks ({describe(error)}); give every __init__ "
-                "argument a default, or register it with "
-                "example=lambda: {'config': {...required arguments...}}",
-                time.perf_counter() - started,
-            )
+        advice = missing_dependency(error) or (
+            "give every __init__ argument a default, or register it with "
+            "example=lambda: {'config': {...required arguments...}}"
         )
+        message = f"cannot be built for the checks ({describe(error)}); {advice}"
+        report.add(CheckResult("construct", FAIL, message, time.perf_counter() - started))
         return
     report.add(CheckResult("construct", PASS, "built", time.perf_counter() - started))
     if subject.kind == "loss":
@@ -113,4 +110,12 @@ def check_behaviour(report: Report, make_subject: Callable[[], Subject]) -> None
         from kreg.contracts.optimizers import check_optimizer as run
     else:
         from kreg.contracts.schedules import check_schedule as run
-    run(subject, report)
+    started = time.perf_counter()
+    try:
+        run(subject, report)
+    except Exception as error:  # the example or the component broke kreg's own set-up
+        message = (
+            f"the {subject.kind} checks could not run on the example data ({describe(error)}); "
+            "give an example whose y_true and y_pred have the batch on their leading axis"
+        )
+        report.add(CheckResult("behaviour", FAIL, message, time.perf_counter() - started))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -59,25 +59,51 @@ def describe(error: BaseException) -> str:
 
 
 def to_numpy(value: Any) -> np.ndarray:
-    """A tensor, variable or nested list as a float64 NumPy array."""
+    """A tensor, variable, ragged tensor or nested list as a float64 NumPy array.
+
+    A dict (a metric's ``result()`` may be one) gives its values in key order, flattened.
+
+    Example:
+        >>> to_numpy({"recall": 0.25, "precision": [0.5]})
+        array([0.5 , 0.25])
+    """
+    if isinstance(value, Mapping):
+        parts = [to_numpy(value[key]).ravel() for key in sorted(value)]
+        return np.concatenate(parts) if parts else np.zeros(0)
+    flat = getattr(value, "flat_values", None)  # a RaggedTensor: its values, row by row
+    if flat is not None:
+        value = flat
     if hasattr(value, "numpy"):
         value = value.numpy()
     return np.asarray(value, dtype="float64")
 
 
 def close(a: Any, b: Any, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
-    """Same shape and values within tolerance (NaN equals NaN).
+    """Same shape (or the same dict keys) and values within tolerance (NaN equals NaN).
 
     Example:
         >>> close([1.0, float("nan")], [1.00001, float("nan")])
         True
+        >>> close({"f1": 0.5}, {"f1": 0.5}), close({"f1": 0.5}, {"f2": 0.5})
+        (True, False)
     """
+    if isinstance(a, Mapping) or isinstance(b, Mapping):
+        if not (isinstance(a, Mapping) and isinstance(b, Mapping) and set(a) == set(b)):
+            return False
+        return all(close(a[key], b[key], rtol, atol) for key in a)
     a, b = to_numpy(a), to_numpy(b)
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
 
 
 def shown(value: Any) -> str:
-    """A short text form of a tensor's value for messages."""
+    """A short text form of a tensor's (or a dict of tensors') value for messages.
+
+    Example:
+        >>> shown({"precision": 0.5}), shown([1.0, 2.0])
+        ("{'precision': 0.5}", '[1., 2.]')
+    """
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{key!r}: {shown(value[key])}" for key in sorted(value)) + "}"
     array = to_numpy(value)
     if array.size > 8:
         return f"array of shape {array.shape}"

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kreg.contracts.batches import as_tensors, batch_size, leaves, samples
 from kreg.contracts.common import (
     CheckFailed,
     CheckSkipped,
@@ -21,9 +22,12 @@ from kreg.contracts.common import (
 from kreg.contracts.report import Report
 from kreg.contracts.roundtrip import check_config_roundtrip, check_serialization
 from kreg.contracts.subject import Subject
+from kreg.contracts.weights import loss_weights
 
 BATCH_DEPENDENT = "batch-dependent"
 """Tag of losses whose per-sample values depend on the other samples (pairwise losses)."""
+PER_BATCH = "per-batch"
+"""Tag of losses that return one value per batch by design (contrastive, triplet)."""
 
 
 def _with_reduction(subject: Subject, reduction: str) -> Any:
@@ -39,8 +43,7 @@ def _with_reduction(subject: Subject, reduction: str) -> Any:
 def check_loss(subject: Subject, report: Report) -> None:
     """Run every behavioural loss check on ``subject`` into ``report``."""
     y_true, y_pred = subject.example.y_true, subject.example.y_pred
-    batch = len(y_true)
-    batch_dependent = BATCH_DEPENDENT in subject.tags
+    batch = batch_size(y_pred)
 
     def value(loss: Any) -> Any:
         return loss(y_true, y_pred)
@@ -52,7 +55,8 @@ def check_loss(subject: Subject, report: Report) -> None:
             raise CheckFailed(
                 f"call() returned shape {shape} for a batch of {batch} with reduction='none'; "
                 "return one loss per sample (leading axis = batch), e.g. reduce over the last "
-                "axis only: ops.mean(ops.square(y_pred - y_true), axis=-1)"
+                "axis only: ops.mean(ops.square(y_pred - y_true), axis=-1). If one value per "
+                f"batch is the design, register it with tags=[{PER_BATCH!r}]"
             )
         if not np.all(np.isfinite(to_numpy(values))):
             raise CheckFailed(f"reduction='none' gave non-finite values {shown(values)}")
@@ -77,52 +81,69 @@ def check_loss(subject: Subject, report: Report) -> None:
 
     def sample_weight() -> str:
         loss = _with_reduction(subject, "sum")
-        weights = np.array([0.0] + [1.0] * (batch - 1), "float32")
-        weighted = loss(y_true, y_pred, sample_weight=weights)
-        if batch_dependent:
-            per = to_numpy(_with_reduction(subject, "none")(y_true, y_pred))
-            wanted, how = per[1:].sum(), "the sum of the other samples' losses"
+        per = _with_reduction(subject, "none")(y_true, y_pred)
+        weights, how = loss_weights(
+            subject.example,
+            tuple(per.shape),
+            y_pred,
+            lambda trial: loss(y_true, y_pred, sample_weight=trial),
+        )
+        first_dropped = np.array(weights, "float32")
+        first_dropped[0] = 0.0
+        weighted = loss(y_true, y_pred, sample_weight=first_dropped)
+        full = loss(y_true, y_pred, sample_weight=weights)
+        if BATCH_DEPENDENT in subject.tags:
+            wanted = to_numpy(per)[1:] * np.broadcast_to(weights, tuple(per.shape))[1:]
+            wanted, what = wanted.sum(), "the weighted sum of the other samples' losses"
         else:
-            wanted, how = to_numpy(loss(y_true[1:], y_pred[1:])), "the loss without sample 0"
+            rest = samples(y_true, 1), samples(y_pred, 1)
+            wanted, what = loss(*rest, sample_weight=weights[1:]), "the loss without sample 0"
+        if close(full, wanted):
+            raise CheckSkipped(
+                "inconclusive: sample 0's loss is 0 on the example data, so dropping it changes "
+                "nothing; give an example (example=) whose samples have different losses"
+            )
         if not close(weighted, wanted):
-            unweighted = loss(y_true, y_pred)
-            ignored = " (sample_weight was ignored)" if close(weighted, unweighted) else ""
+            ignored = " (sample_weight was ignored)" if close(weighted, full) else ""
             raise CheckFailed(
-                f"with sample_weight={weights.tolist()} and reduction='sum' the loss is "
-                f"{shown(weighted)}, but {how} is {shown(wanted)}{ignored}; return "
+                f"with sample_weight {how} and sample 0's weight 0, reduction='sum' gives "
+                f"{shown(weighted)}, but {what} is {shown(wanted)}{ignored}; return "
                 "per-sample values from call() and let Loss.__call__ apply sample_weight"
             )
-        doubled = loss(y_true, y_pred, sample_weight=np.full(batch, 2.0, "float32"))
-        if not close(doubled, 2 * to_numpy(loss(y_true, y_pred))):
+        doubled = loss(y_true, y_pred, sample_weight=2 * np.asarray(weights, "float32"))
+        if not close(doubled, 2 * to_numpy(full)):
             raise CheckFailed(
-                f"sample_weight=2 for every sample gave {shown(doubled)}, not twice the "
-                "unweighted loss; sample weights must scale each sample's loss"
+                f"doubling every weight gave {shown(doubled)}, not twice {shown(full)}; sample "
+                "weights must scale each sample's loss"
             )
-        return "weight 0 drops a sample; weight 2 doubles the loss"
+        return f"weight 0 drops a sample; weight 2 doubles the loss (weights {how})"
 
     def gradient() -> str:
-        prediction = tf.Variable(np.asarray(y_pred, "float32"))
+        predictions = as_tensors(y_pred)
+        watched = [getattr(leaf, "flat_values", leaf) for leaf in leaves(predictions)]
         loss = subject.make()
         with tf.GradientTape() as tape:
-            result = loss(y_true, prediction)
-        grad = tape.gradient(result, prediction)
+            for tensor in watched:
+                tape.watch(tensor)
+            result = loss(as_tensors(y_true), predictions)
+        gradients = tape.gradient(result, watched)
         if not np.isfinite(to_numpy(result)).all():
             raise CheckFailed(f"the loss is not finite ({shown(result)}) on the example batch")
-        if grad is None:
+        if all(g is None for g in gradients):
             raise CheckFailed(
                 "no gradient reaches y_pred: call() leaves the TensorFlow graph (.numpy(), "
                 "NumPy functions, casting y_pred to an integer, stop_gradient); compute it "
                 "with keras.ops or tf operations only"
             )
-        grad = to_numpy(grad)
-        if not np.isfinite(grad).all():
+        flat = np.concatenate([to_numpy(g).ravel() for g in gradients if g is not None])
+        if not np.isfinite(flat).all():
             raise CheckFailed("the gradient with respect to y_pred has NaN or inf values")
-        if not np.any(grad):
+        if not np.any(flat):
             raise CheckFailed(
                 "the gradient with respect to y_pred is zero everywhere on the example batch: "
                 "the model could not learn from this loss (rounding, argmax, or comparisons)"
             )
-        return f"loss {float(to_numpy(result)):.4g}, finite non-zero gradient"
+        return f"loss {float(to_numpy(result).sum()):.4g}, finite non-zero gradient"
 
     def graph(jit: bool) -> Any:
         def check() -> str:
@@ -132,7 +153,7 @@ def check_loss(subject: Subject, report: Report) -> None:
                 lambda a, b: loss(a, b), jit_compile=jit, reduce_retracing=True, autograph=False
             )
             try:
-                got = traced(tf.constant(y_true), tf.constant(y_pred))
+                got = traced(as_tensors(y_true), as_tensors(y_pred))
             except Exception as error:
                 where = "with jit_compile=True (XLA)" if jit else "inside tf.function"
                 raise CheckFailed(
@@ -141,7 +162,7 @@ def check_loss(subject: Subject, report: Report) -> None:
                 ) from error
             if not close(eager, got, rtol=1e-3, atol=1e-4):
                 raise CheckFailed(f"traced value {shown(got)} differs from eager {shown(eager)}")
-            return f"traced value equals eager ({float(to_numpy(got)):.4g})"
+            return f"traced value equals eager ({float(to_numpy(got).sum()):.4g})"
 
         return check
 
@@ -150,7 +171,7 @@ def check_loss(subject: Subject, report: Report) -> None:
         try:
             keras.mixed_precision.set_global_policy("mixed_float16")
             loss = subject.make()
-            got = loss(y_true, np.asarray(y_pred).astype("float16"))
+            got = loss(y_true, keras.tree.map_structure(_half, y_pred))
         finally:
             keras.mixed_precision.set_global_policy(previous)
         if not np.isfinite(to_numpy(got)).all():
@@ -160,7 +181,11 @@ def check_loss(subject: Subject, report: Report) -> None:
             )
         return f"finite under mixed_float16 ({got.dtype.name if hasattr(got, 'dtype') else ''})"
 
-    if not run_check(report, "per_sample", per_sample):
+    if PER_BATCH in subject.tags:
+        reason = f"tagged {PER_BATCH!r} by its provider: one loss value per batch by design"
+        for name in ("per_sample", "reductions", "sample_weight"):
+            run_check(report, name, _skip(reason))
+    elif not run_check(report, "per_sample", per_sample):
         for name in ("reductions", "sample_weight"):
             run_check(report, name, _skip("per_sample failed"))
     else:
@@ -172,6 +197,14 @@ def check_loss(subject: Subject, report: Report) -> None:
     run_check(report, "config_roundtrip", lambda: check_config_roundtrip(subject, value))
     run_check(report, "serialization", lambda: check_serialization(subject, value))
     run_check(report, "mixed_precision", mixed_precision, warn_only=True)
+
+
+def _half(leaf: Any) -> Any:
+    """A floating array or tensor as float16 (others unchanged), as mixed_float16 outputs are."""
+    dtype = str(getattr(leaf, "dtype", ""))
+    if "float" not in dtype:
+        return leaf
+    return tf.cast(leaf, "float16") if tf.is_tensor(leaf) else np.asarray(leaf).astype("float16")
 
 
 def _skip(reason: str) -> Any:

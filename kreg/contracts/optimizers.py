@@ -102,6 +102,20 @@ def check_optimizer(subject: Subject, report: Report) -> None:
             "self.assign_sub(variable, learning_rate * gradient)"
         )
 
+    def iterations() -> str:
+        optimizer = subject.make()
+        applied(optimizer, _GRADIENTS)
+        count = _steps(optimizer)
+        if count != len(_GRADIENTS):
+            raise CheckFailed(
+                f"after {len(_GRADIENTS)} apply_gradients calls optimizer.iterations is "
+                f"{count}{': the step counter is frozen' if count == 0 else ''}; schedules, "
+                "bias corrections and checkpoints read it. Let Optimizer.apply() count steps "
+                "(override update_step, not apply_gradients), or call "
+                "self.iterations.assign_add(1) in your override"
+            )
+        return f"iterations counts the steps ({count})"
+
     def clipping(option: str, limit: float) -> Callable[[], str]:
         def check() -> str:
             try:
@@ -141,10 +155,16 @@ def check_optimizer(subject: Subject, report: Report) -> None:
             ) from error
         if not all(np.isfinite(a).all() for a in after):
             raise CheckFailed("with a schedule as learning_rate the variables became non-finite")
-        expected = float(rates(int(optimizer.iterations.numpy())))
+        if _steps(optimizer) == 0:
+            raise CheckFailed(
+                f"optimizer.iterations stays at 0 after {len(_GRADIENTS)} steps, so a schedule "
+                "never moves past its first value; apply_gradients must increment "
+                "self.iterations (see the iterations check)"
+            )
+        expected = float(rates(_steps(optimizer)))
         if not np.isclose(_rate(optimizer), expected, rtol=1e-4):
             raise CheckFailed(
-                f"after {int(optimizer.iterations.numpy())} steps learning_rate is "
+                f"after {_steps(optimizer)} steps learning_rate is "
                 f"{_rate(optimizer):g}, but the schedule gives {expected:g}; use "
                 "self.learning_rate (which follows the schedule), not a copy made in __init__"
             )
@@ -186,6 +206,7 @@ def check_optimizer(subject: Subject, report: Report) -> None:
         return f"{len(saved)} optimizer variables restored; next step identical"
 
     run_check(report, "minimises_quadratic", minimises)
+    run_check(report, "iterations", iterations)
     run_check(report, "clipnorm", clipping("clipnorm", 1.0))
     run_check(report, "clipvalue", clipping("clipvalue", 0.5))
     run_check(report, "global_clipnorm", clipping("global_clipnorm", 1.0))
@@ -193,6 +214,11 @@ def check_optimizer(subject: Subject, report: Report) -> None:
     run_check(report, "config_roundtrip", lambda: check_config_roundtrip(subject, value))
     run_check(report, "serialization", lambda: check_serialization(subject, value))
     run_check(report, "checkpoint", checkpoint)
+
+
+def _steps(optimizer: Any) -> int:
+    """The optimizer's step counter, ``iterations``, as an int."""
+    return int(keras.ops.convert_to_numpy(optimizer.iterations))
 
 
 def _rate(optimizer: Any) -> float:

@@ -110,8 +110,15 @@ def _coverage_problem(subject: Subject, config: dict[str, Any], passed: dict[str
     if not (missing or wrong):
         return ""
     cls = type(subject.target) if not inspect.isclass(subject.target) else subject.target
-    key = (missing or wrong)[0]
-    if missing:
+    required = [p.name for p in _parameters(subject) if p.default is p.empty]
+    key = next((k for k in missing if k in required), (missing or wrong)[0])
+    if key in required and key in missing:
+        text = (
+            f"get_config() does not return {key!r}, an argument __init__ requires: a saved "
+            f"model cannot be loaded (load_model fails: from_config(get_config()) raises "
+            f"TypeError, missing {key!r}). Add {key!r}: self.{key} to get_config()"
+        )
+    elif missing:
         text = (
             f"get_config() does not return {', '.join(map(repr, missing))} (built with "
             f"{key}={passed[key]!r}): a saved model reloads with the default. Add "
@@ -132,7 +139,8 @@ def _coverage_problem(subject: Subject, config: dict[str, Any], passed: dict[str
 
 def check_config_roundtrip(subject: Subject, value: Callable[[Any], Any]) -> str:
     """Changed arguments come back from ``get_config``; ``from_config`` rebuilds an equal object."""
-    instance, passed = build_changed(subject)
+    instance, changed = build_changed(subject)
+    passed = {**subject.example.config, **changed}  # the example's arguments must come back too
     config = subject.config_of(instance)
     problem = _coverage_problem(subject, config, passed)
     if problem:
@@ -157,7 +165,7 @@ def check_config_roundtrip(subject: Subject, value: Callable[[Any], Any]) -> str
             f"{'; '.join(differences[:3])}; __init__ must store what it is given"
         )
     compared = _compare_values(value, instance, clone)
-    return f"{len(passed)} changed arguments kept ({', '.join(passed) or 'none'}){compared}"
+    return f"{len(changed)} changed arguments kept ({', '.join(changed) or 'none'}){compared}"
 
 
 def _compare_values(value: Callable[[Any], Any], original: Any, clone: Any) -> str:
@@ -181,10 +189,14 @@ def check_serialization(subject: Subject, value: Callable[[Any], Any]) -> str:
     serialized = keras.saving.serialize_keras_object(instance)
     if isinstance(serialized, dict) and subject.raw:
         serialized["config"] = subject.config_of(instance)
+    registered = serialized.get("registered_name") if isinstance(serialized, dict) else None
+    collision = _name_collision(type(instance), registered)
+    if collision and subject.from_registry:
+        raise CheckFailed(collision)
     try:
         clone = keras.saving.deserialize_keras_object(serialized)
     except Exception as error:
-        message = (
+        message = collision or (
             f"keras.saving.deserialize_keras_object could not rebuild it ({describe(error)}); "
             "register the class with @keras.saving.register_keras_serializable(package=...) "
             "so a saved model loads without custom_objects"
@@ -192,5 +204,19 @@ def check_serialization(subject: Subject, value: Callable[[Any], Any]) -> str:
         if subject.from_registry:
             raise CheckFailed(message) from error
         raise CheckWarning(message) from error
-    registered = serialized.get("registered_name") if isinstance(serialized, dict) else None
     return f"as {registered or type(instance).__name__}{_compare_values(value, instance, clone)}"
+
+
+def _name_collision(cls: type[Any], registered: str | None) -> str:
+    """Why Keras would load another class under ``cls``'s registered name; "" when it would not."""
+    if not registered or ">" not in registered:
+        return ""
+    found = keras.saving.get_registered_object(registered)
+    if found is None or found is cls:
+        return ""
+    return (
+        f"Keras's registry maps {registered!r} to {found.__module__}.{found.__qualname__}, "
+        f"not to {cls.__module__}.{cls.__qualname__}: two classes are registered under one "
+        "name, so load_model rebuilds the other one (or fails). Register them under "
+        "different names: @keras.saving.register_keras_serializable(package=..., name=...)"
+    )

@@ -113,9 +113,48 @@ def _pair_signature(function: Callable[..., Any], what: str) -> str | None:
     return None
 
 
+def callable_class(target: Any, kind: str) -> bool:
+    """Whether ``target`` is a class that is no Keras base's but whose instances Keras's
+    ``compile`` takes as a ``kind``: they are called as ``obj(y_true, y_pred)``.
+
+    Example:
+        >>> class DiceLoss:
+        ...     def __call__(self, gt, pr):
+        ...         return 1 - 2 * (gt * pr).sum() / (gt + pr).sum()
+        >>> callable_class(DiceLoss, "loss"), callable_class(DiceLoss, "optimizer")
+        (True, False)
+    """
+    if kind not in ("loss", "metric") or not inspect.isclass(target):
+        return False
+    base = keras_base(kind)
+    if base is not None and issubclass(target, base):
+        return False
+    owner = _owner(target, "__call__")
+    return owner is not None and owner is not object and not issubclass(owner, type)
+
+
 def _check_base(target: Any, kind: str) -> CheckResult:
     base = keras_base(kind)
     _, _, public = _BASES[kind]
+    if callable_class(target, kind):
+        method = target.__call__
+        try:
+            inspect.signature(method).bind(object(), object(), object())
+        except TypeError as error:
+            return CheckResult(
+                "base_class",
+                FAIL,
+                f"{target.__qualname__}.__call__{inspect.signature(method)} cannot be called "
+                f"as {kind}(y_true, y_pred) ({error})",
+            )
+        except ValueError:
+            pass
+        return CheckResult(
+            "base_class",
+            PASS,
+            f"a callable class, not a {public}: kreg wraps its instances as Keras's compile "
+            "does (a function wrapper), so it trains; saving needs a Keras class",
+        )
     if inspect.isclass(target):
         if base is not None and issubclass(target, base):
             return CheckResult("base_class", PASS, f"subclass of {public}")
@@ -129,7 +168,8 @@ def _check_base(target: Any, kind: str) -> CheckResult:
         problem = _pair_signature(target, kind)
         if problem:
             return CheckResult("base_class", FAIL, problem)
-        return CheckResult("base_class", PASS, f"plain {kind} function fn(y_true, y_pred)")
+        what = "function" if inspect.isroutine(target) else "callable object"
+        return CheckResult("base_class", PASS, f"plain {kind} {what} fn(y_true, y_pred)")
     return CheckResult(
         "base_class",
         FAIL,
@@ -228,6 +268,23 @@ def _check_config_coverage(target: Any, kind: str) -> CheckResult:
             f"{{**super().get_config(), {', '.join(f'{n!r}: self.{n}' for n in unknown)}}}",
         )
     return CheckResult("config_covers_init", PASS, f"get_config is {owner.__qualname__}'s")
+
+
+BLOCKING = ("base_class", "required_methods")
+"""Structural checks whose failure means the component cannot work in ``compile``/``fit``:
+kreg does not hand it out. A failed ``config_covers_init`` only breaks saving: the
+component is handed out, with a warning (and its ``get_config`` repaired when kreg can)."""
+
+
+def blocking_failures(report: Report) -> list[CheckResult]:
+    """The failed checks of ``report`` that keep a component from being handed out.
+
+    Example:
+        >>> report = Report("loss x", "loss", [CheckResult("config_covers_init", FAIL, "...")])
+        >>> report.ok, blocking_failures(report)
+        (False, [])
+    """
+    return [result for result in report.failures if result.name in BLOCKING]
 
 
 def structural_report(target: Any, kind: str, subject: str | None = None) -> Report:

@@ -36,13 +36,27 @@ def normalize(name: str) -> str:
 
 
 def snake_case(name: str) -> str:
-    """Turn a class name into its snake_case spelling, keeping ``IoU`` whole.
+    """Turn a class name into its snake_case spelling; ``IoU``, ``NaN``, ``SimCLR`` stay whole.
 
     Example:
         >>> snake_case("KLDivergence"), snake_case("MeanIoU"), snake_case("R2Score")
         ('kl_divergence', 'mean_iou', 'r2_score')
+        >>> snake_case("SimCLRLoss"), snake_case("CIoULoss"), snake_case("AUCNoNaN")
+        ('simclr_loss', 'ciou_loss', 'auc_no_nan')
     """
-    return _CAMEL_BOUNDARY.sub("_", name.replace("IoU", "Iou")).lower()
+    words = _CAMEL_BOUNDARY.sub("_", name.replace("IoU", "Iou").replace("NaN", "Nan")).split("_")
+    merged: list[str] = []
+    for word in words:
+        previous = merged[-1] if merged else ""
+        joins_acronym = 1 < len(word) == sum(c.isupper() for c in word) and (
+            previous[:1].isupper() and len(previous) <= 3 and previous[1:].islower()
+        )
+        letter_before_iou = word == "Iou" and len(previous) == 1 and previous.isupper()
+        if joins_acronym or letter_before_iou:
+            merged[-1] += word
+        else:
+            merged.append(word)
+    return "_".join(merged).lower()
 
 
 def canonical_name(kind: str, object_name: str) -> str:

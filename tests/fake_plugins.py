@@ -122,9 +122,9 @@ SHAKY = """
 
 SHAKY_IMPL = '''
     class NotALoss:
-        """Looks like a loss, but is no keras.losses.Loss."""
+        """Looks like a loss (it has call()), but is no keras.losses.Loss and is not callable."""
 
-        def __call__(self, y_true, y_pred):
+        def call(self, y_true, y_pred):
             return 0.0
 '''
 

@@ -124,8 +124,8 @@ CASES = [
     Case(
         "bad_register",
         "failed",
-        "registered a metric that is neither a class, a function nor a 'module:attr' string. "
-        "Received: 42 (int)",
+        "registered a metric that is neither a class, a function, a callable object (losses and "
+        "metrics) nor a 'module:attr' string. Received: 42 (int)",
         ("bad_register", "Received: 42", FAILED_HINT),
     ),
     Case(

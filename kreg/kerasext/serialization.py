@@ -80,12 +80,13 @@ def _stored_value(instance: Any, key: str) -> Callable[[Any], Any] | None:
     return None
 
 
-def repair_class_config(cls: type) -> list[str]:
-    """Make ``cls.get_config`` include constructor arguments that this Keras drops.
+def repair_class_config(cls: type, required: dict[str, Any] | None = None) -> list[str]:
+    """Make ``cls.get_config`` include constructor arguments that it drops.
 
-    Gated on behaviour, not on a version: a default instance is built, and only
-    arguments missing from its ``get_config`` whose value the instance stores
-    are added. Once Keras includes them (keras-team/keras#23286), nothing is
+    Gated on behaviour, not on a version: an instance is built (with ``required``
+    arguments, for classes without defaults), and only arguments missing from its
+    ``get_config`` whose value the instance stores under the same name are added.
+    Once the class includes them (for Keras: keras-team/keras#23286), nothing is
     patched. Returns the repaired argument names.
 
     Example:
@@ -100,6 +101,7 @@ def repair_class_config(cls: type) -> list[str]:
     try:
         # An explicit name keeps Keras's automatic naming (auc, auc_1...) untouched.
         probe = {"name": "kreg_probe"} if "name" in _accepted(cls) else {}
+        probe.update(required or {})
         # In a throw-away graph: building a metric creates variables, and doing that eagerly
         # would start TensorFlow's runtime at import, after which users can no longer set
         # memory growth, visible devices or logical CPUs.
@@ -128,3 +130,59 @@ def repair_class_config(cls: type) -> list[str]:
         get_config.__kreg_original__ = original  # type: ignore[attr-defined]
         cls.get_config = get_config  # type: ignore[attr-defined]
     return list(getters)
+
+
+class _StandIn(type):
+    """The metaclass of stand-ins: calling one calls (or instantiates) the real object."""
+
+    _kreg_load: Callable[[], Any]
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        return cls._kreg_load()(*args, **kwargs)
+
+
+def register_lazily(registered_name: str, load: Callable[[], Any], function: bool = False) -> bool:
+    """Register a stand-in under ``registered_name`` that imports the real object on first use.
+
+    ``keras.models.load_model`` then finds a plugin's lazy component without it being
+    imported when kreg starts: the stand-in's ``from_config`` (for a class) or call (for a
+    ``function``) runs ``load()``, which imports the real object and registers it in the
+    stand-in's place. A name Keras already knows is left alone. Returns whether it
+    registered one.
+
+    Example:
+        >>> import keras
+        >>> register_lazily("demo>Doubler", lambda: (lambda x: 2 * x), function=True)
+        True
+        >>> keras.saving.get_registered_object("demo>Doubler")(21)
+        42
+    """
+    import keras
+
+    registry = keras.saving.get_custom_objects()
+    if registered_name in registry:
+        return False
+    package, _, name = registered_name.partition(">")
+    if function:  # a real function, so that Keras saves it again by its registered name
+
+        def stand_in(*args: Any, **kwargs: Any) -> Any:
+            return load()(*args, **kwargs)
+
+        stand_in.__name__ = stand_in.__qualname__ = name
+        keras.saving.register_keras_serializable(package, name)(stand_in)
+        return True
+
+    def from_config(cls: type, config: dict[str, Any]) -> Any:
+        return load().from_config(config)
+
+    stand_in = _StandIn(
+        name,
+        (),
+        {
+            "__doc__": f"Imports {registered_name} when a saved model needs it.",
+            "_kreg_load": staticmethod(load),
+            "from_config": classmethod(from_config),
+        },
+    )
+    registry[registered_name] = stand_in
+    return True

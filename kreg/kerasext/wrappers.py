@@ -39,15 +39,53 @@ def function_factory(fn: Callable[..., Any], kind: str, name: str) -> Callable[.
 
 
 def _wrapper_signature(fn: Callable[..., Any], wrapper: type[Any]) -> inspect.Signature:
-    own = [
-        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-        for p in list(inspect.signature(wrapper.__init__).parameters.values())[2:]
-        if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-    ]
-    extra = [
-        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-        for p in list(inspect.signature(fn).parameters.values())[2:]
-        if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-    ]
+    own = _own_parameters(wrapper.__init__, skip=2)
     names = {p.name for p in own}
-    return inspect.Signature(own + [p for p in extra if p.name not in names])
+    extra = [p for p in _own_parameters(fn, skip=2) if p.name not in names]
+    return inspect.Signature(own + extra)
+
+
+def instance_factory(cls: type[Any], kind: str, name: str) -> Callable[..., Any]:
+    """Build Keras's wrapper around an instance of a callable class that is not a Keras one.
+
+    Keras's ``compile`` takes any callable ``obj(y_true, y_pred)`` as a loss or metric and
+    wraps it; this does the same for a registered class: the wrapper's own arguments
+    (``name``, ``reduction``...) go to the wrapper, the others to the class.
+
+    Example:
+        >>> from keras import ops
+        >>> class Scaled:
+        ...     def __init__(self, scale=2.0):
+        ...         self.scale = scale
+        ...     def __call__(self, y_true, y_pred):
+        ...         return self.scale * ops.mean(ops.abs(y_true - y_pred), axis=-1)
+        >>> loss = instance_factory(Scaled, "loss", "scaled")(scale=3.0, reduction="sum")
+        >>> type(loss).__name__, loss.fn.scale, loss.reduction
+        ('LossFunctionWrapper', 3.0, 'sum')
+    """
+    wrapper = LossFunctionWrapper if kind == "loss" else keras.metrics.MeanMetricWrapper
+    wrapper_parameters = _own_parameters(wrapper.__init__, skip=2)
+    own = {p.name for p in wrapper_parameters}
+
+    def create(**config: Any) -> Any:
+        wrapped = {key: config.pop(key) for key in list(config) if key in own}
+        wrapped.setdefault("name", name)
+        return wrapper(cls(**config), **wrapped)
+
+    class_parameters = [p for p in _own_parameters(cls.__init__, skip=1) if p.name not in own]
+    create.__signature__ = inspect.Signature(class_parameters + wrapper_parameters)  # type: ignore[attr-defined]
+    create.__name__ = name
+    return create
+
+
+def _own_parameters(function: Callable[..., Any], skip: int) -> list[inspect.Parameter]:
+    """``function``'s named parameters after the first ``skip``, as keyword-only ones."""
+    try:
+        parameters = list(inspect.signature(function).parameters.values())[skip:]
+    except (TypeError, ValueError):
+        return []
+    return [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in parameters
+        if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]

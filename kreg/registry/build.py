@@ -11,12 +11,19 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kreg.errors import ComponentLoadError, ConfigError, ContractError, KregError
+from kreg.errors import (
+    ComponentLoadError,
+    ConfigError,
+    ContractError,
+    KregError,
+    missing_dependency,
+)
 from kreg.names import suggest
 from kreg.registry import legacy
 from kreg.registry.parameters import Parameters, parameters_of
@@ -39,6 +46,8 @@ class _Built:
     parameters: Parameters | None = None
     summary: str | None = None
     failure: tuple[str, str] | None = None  # (stage, why), from a build without arguments
+    notices: list[str] | None = None  # warnings for the first use (create(warn=True))
+    import_seconds: float = 0.0  # what importing a lazy target cost
 
 
 _built: dict[int, _Built] = {}
@@ -78,6 +87,7 @@ def load(entry: Entry) -> Any:
         state.target = entry.target
         return state.target
     module_name, _, attribute = entry.target.partition(":")
+    started = time.perf_counter()
     try:
         loaded = getattr(importlib.import_module(module_name), attribute)
     except Exception as error:
@@ -86,8 +96,18 @@ def load(entry: Entry) -> Any:
             f"{entry.target!r}, which cannot be imported ({type(error).__name__}: {error}). "
             f"Fix or reinstall the plugin, or hide it with KREG_DISABLE_PLUGINS={entry.plugin}."
         ) from error
+    state.import_seconds = time.perf_counter() - started
     state.target = loaded
     return loaded
+
+
+def import_seconds(entry: Entry) -> float:
+    """What importing ``entry``'s lazy target cost in this process (0.0 if not imported).
+
+    The first entry of a library pays for importing the library.
+    """
+    state = _built.get(id(entry))
+    return state.import_seconds if state is not None else 0.0
 
 
 def summary(entry: Entry) -> str:
@@ -119,17 +139,18 @@ def structural_report(entry: Entry) -> Report:
 
 
 def rejection(entry: Entry) -> str | None:
-    """Why the structural contract refuses ``entry``; None if it passes or is not loaded."""
+    """Why ``entry`` cannot work in ``compile``/``fit`` (so kreg does not hand it out); None
+    if it can or is not loaded yet. A failure that only breaks saving is not a rejection."""
     if not is_loaded(entry):
         return None
-    report = structural_report(entry)
-    return None if report.ok else "; ".join(r.message for r in report.failures)
+    from kreg.contracts.structural import blocking_failures
+
+    blocking = blocking_failures(structural_report(entry))
+    return "; ".join(r.message for r in blocking) if blocking else None
 
 
 def factory(entry: Entry) -> Callable[..., Any]:
     """The callable that builds instances of ``entry``: imported, gated, registered with Keras.
-
-    The first time (per process), each known defect its plugin declared is a warning.
 
     Raises:
         ComponentLoadError: the target cannot be imported.
@@ -161,13 +182,46 @@ def factory(entry: Entry) -> Callable[..., Any]:
             f"KREG_DISABLE_PLUGINS={entry.plugin}.",
             report=structural_report(entry),
         )
+    state.notices = _first_use_notices(entry, target)
     state.factory = _make_factory(entry, target)
-    for tag, reason in entry.defects:
-        warn_caller(
-            f"{entry.qualified_name}: {reason} (a known defect, '{tag}', declared by the plugin "
-            f"{entry.plugin!r}; `kreg check {entry.qualified_name}` shows it)"
-        )
     return state.factory
+
+
+def _first_use_notices(entry: Entry, target: Any) -> list[str]:
+    """What a user must hear when first using ``entry``: saving gaps (repaired where kreg
+    can) and the known defects its plugin declared."""
+    from kreg.kerasext.serialization import repair_class_config
+
+    notices = []
+    failed = [r for r in structural_report(entry).failures if r.name == "config_covers_init"]
+    if failed and inspect.isclass(target):
+        repaired = repair_class_config(target, _example_config(entry))
+        done = (
+            f"kreg repaired get_config() in this process for {', '.join(repaired)}"
+            if repaired
+            else "kreg could not repair it"
+        )
+        notices.append(
+            f"{entry.qualified_name} trains, but a saved model would not keep all its "
+            f"arguments: {failed[0].message}. {done}; `kreg check {entry.qualified_name}` "
+            f"shows the fix for its author (plugin {entry.plugin!r})."
+        )
+    notices += [
+        f"{entry.qualified_name}: {reason} (a known defect, '{tag}', declared by the plugin "
+        f"{entry.plugin!r}; `kreg check {entry.qualified_name}` shows it)"
+        for tag, reason in entry.defects
+    ]
+    return notices
+
+
+def _example_config(entry: Entry) -> dict[str, Any]:
+    """The constructor arguments the entry's example passes (required ones), or {}."""
+    try:
+        made = entry.example() if callable(entry.example) else None
+    except Exception:
+        return {}
+    config = made.get("config") if isinstance(made, dict) else getattr(made, "config", None)
+    return dict(config) if isinstance(config, dict) else {}
 
 
 def _make_factory(entry: Entry, target: Any) -> Callable[..., Any]:
@@ -176,6 +230,12 @@ def _make_factory(entry: Entry, target: Any) -> Callable[..., Any]:
 
         make_serializable(target, entry.plugin)
     if inspect.isclass(target):
+        from kreg.contracts.structural import callable_class
+
+        if callable_class(target, entry.kind):
+            from kreg.kerasext.wrappers import instance_factory
+
+            return instance_factory(target, entry.kind, entry.name)
         return target
     if entry.kind in ("loss", "metric") and callable(target):
         from kreg.kerasext.wrappers import function_factory
@@ -204,12 +264,13 @@ def parameters(entry: Entry) -> Parameters:
     return state.parameters
 
 
-def create(entry: Entry, config: dict[str, Any]) -> Any:
+def create(entry: Entry, config: dict[str, Any], *, warn: bool = True) -> Any:
     """Build a ready-to-use instance of ``entry`` with ``config`` (see :func:`kreg.get`).
 
     Raises only kreg's errors: whatever the component's own code raises while being
     built comes back as a :class:`~kreg.errors.ConfigError` naming the entry (and its
-    plugin).
+    plugin). The first build with ``warn`` (once per process) warns about known defects
+    and saving gaps; the contract checks build with ``warn=False`` and report them.
 
     Example:
         >>> import kreg
@@ -233,6 +294,10 @@ def create(entry: Entry, config: dict[str, Any]) -> Any:
         raise _build_error(entry, config, error) from error
     if state.failure and not config:
         state.failure = None
+    if state.notices and warn:
+        for notice in state.notices:
+            warn_caller(notice)
+        state.notices = None
     return built
 
 
@@ -250,12 +315,16 @@ def _build_error(entry: Entry, config: dict[str, Any], error: Exception) -> Kreg
     if not config:  # with the component's own defaults: the component's fault
         _state(entry).failure = ("build", f"raised {detail} when built")
     arguments = f" with {', '.join(map(str, config))}=..." if config else ""
-    hint = (
-        ""
-        if entry.is_builtin
-        else f" Report it to the plugin {entry.plugin!r}, or hide it with "
-        f"KREG_DISABLE_PLUGINS={entry.plugin}."
-    )
+    missing = missing_dependency(error)
+    if missing:
+        hint = f" {missing[0].upper()}{missing[1:]}."
+    elif entry.is_builtin:
+        hint = ""
+    else:
+        hint = (
+            f" Report it to the plugin {entry.plugin!r}, or hide it with "
+            f"KREG_DISABLE_PLUGINS={entry.plugin}."
+        )
     return ConfigError(
         f"{entry.kind} {entry.qualified_name!r} ({entry.target_path}) could not be "
         f"built{arguments}: {detail}.{hint}",

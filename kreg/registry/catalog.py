@@ -11,6 +11,7 @@ Importing this module imports neither Keras nor pluggy, nor the rest of the regi
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
 
@@ -219,19 +220,25 @@ class Catalog:
     def keras_ready(self) -> None:
         """Keras has finished importing: do kreg's Keras-side setup (the import hook calls this).
 
-        Registers kreg's own Keras classes and every plugin's classes and functions with
-        Keras's serialization (so ``.keras`` files load without ``custom_objects``), once,
-        and after each :meth:`reload` for the new plugins; repairs ``get_config`` of the
-        built-in classes whose Keras drops arguments. While plugins load (one of them
-        imported Keras) it waits for :meth:`reload` to finish. A plugin whose code fails
-        to import is skipped here; the failure shows when its component is asked for.
+        Makes every plugin component loadable by ``keras.models.load_model`` without
+        ``custom_objects``: imported ones are registered with Keras's serialization; a
+        lazy ``"module:Name"`` entry is not imported now, but a stand-in registered under
+        its name imports it when a saved model needs it. Also registers kreg's own Keras
+        classes and repairs ``get_config`` of the built-in classes whose Keras drops
+        arguments (once). While plugins load (one of them imported Keras) it waits for
+        :meth:`reload` to finish.
         """
         if self._loader is not None:
             self._keras_pending = True
             return
         self._keras_pending = False
-        from kreg.kerasext.serialization import make_serializable, repair_class_config
+        from kreg.kerasext.serialization import (
+            make_serializable,
+            register_lazily,
+            repair_class_config,
+        )
         from kreg.registry import build
+        from kreg.registry.sources import is_function
 
         # Their classes register themselves with Keras when imported (maybe mid-import now).
         importlib.import_module("kreg.kerasext.accuracy")
@@ -241,6 +248,15 @@ class Catalog:
         for entry in self.index().entries_list:
             if entry.is_builtin and not first:
                 continue
+            if not entry.is_builtin and not build.is_loaded(entry):
+                module, _, attribute = entry.target.partition(":")
+                load = functools.partial(_load_for_keras, entry)
+                # kreg registers plugin objects as "<plugin>>Name"; a library that registers
+                # its own classes usually uses its top-level package's name.
+                function = is_function(entry.target)
+                for package in dict.fromkeys((entry.plugin, module.partition(".")[0])):
+                    register_lazily(f"{package}>{attribute}", load, function)
+                continue
             try:
                 target = build.load(entry)
             except Exception:
@@ -249,6 +265,14 @@ class Catalog:
                 make_serializable(target, entry.plugin)
             elif entry.kind in ("loss", "metric") and isinstance(target, type):
                 repair_class_config(target)
+
+
+def _load_for_keras(entry: Entry) -> Any:
+    """Import ``entry``'s target and register it with Keras (a saved model needs it)."""
+    from kreg.kerasext.serialization import make_serializable
+    from kreg.registry import build
+
+    return make_serializable(build.load(entry), entry.plugin)
 
 
 CATALOG = Catalog()

@@ -6,11 +6,13 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from kreg.contracts import FAIL, CheckResult, Report, check_behaviour, check_object
+from kreg.contracts import FAIL, WARN, CheckResult, Report, check_behaviour, check_object
 from kreg.contracts.examples import as_example
+from kreg.contracts.structural import blocking_failures
 from kreg.contracts.subject import Subject
 from kreg.errors import KregError
 from kreg.names import check_kind
+from kreg.registry import build
 from kreg.registry.catalog import CATALOG
 from kreg.registry.entry import Entry
 
@@ -58,8 +60,10 @@ def check_entry(entry: Entry, *, example: Any = None, behaviour: bool = True) ->
     except KregError as error:  # the plugin's module cannot be imported
         report.add(CheckResult("import", FAIL, str(error)))
         return report
-    if report.ok and behaviour:
+    if not blocking_failures(report) and behaviour:
         check_behaviour(report, lambda: subject_for_entry(entry, example))
+    for tag, reason in entry.defects:
+        report.add(CheckResult(f"known_defect:{tag}", WARN, f"declared by its plugin: {reason}"))
     return report
 
 
@@ -77,7 +81,7 @@ def subject_for_entry(entry: Entry, example: Any = None) -> Subject:
         label=f"{entry.kind} {entry.qualified_name!r}",
         kind=entry.kind,
         target=entry.load(),
-        build=lambda **config: entry.create(config),
+        build=lambda **config: build.create(entry, config, warn=False),
         example=as_example(entry.kind, made),
         tags=entry.tags,
         from_registry=True,

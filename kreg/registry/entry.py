@@ -101,7 +101,8 @@ class Entry:
         """Dotted import path of the target, e.g. ``keras.src.losses.losses.Huber``."""
         if isinstance(self.target, str):
             return self.target.replace(":", ".")
-        return f"{self.target.__module__}.{self.target.__qualname__}"
+        named = getattr(self.target, "__qualname__", type(self.target).__qualname__)
+        return f"{self.target.__module__}.{named}"
 
     @property
     def public_path(self) -> str:

@@ -109,13 +109,16 @@ def make_entry(
         object_name = attribute
     elif callable(obj) and hasattr(obj, "__name__"):
         object_name = obj.__name__
+    elif callable(obj) and kind in ("loss", "metric"):  # an object called as obj(y_true, y_pred)
+        object_name = type(obj).__name__
     else:
         raise RegistrationError(
-            f"plugin {plugin!r} registered a {kind} that is neither a class, a function "
-            f"nor a 'module:attr' string. Received: {obj!r} ({type(obj).__name__})"
+            f"plugin {plugin!r} registered a {kind} that is neither a class, a function, a "
+            f"callable object (losses and metrics) nor a 'module:attr' string. Received: "
+            f"{obj!r} ({type(obj).__name__})"
         )
     if name is None:
-        name = canonical_name(kind, object_name)
+        name = _default_name(kind, object_name, plugin)
     _check_name(name, plugin)
     if example is not None and not callable(example):
         raise RegistrationError(
@@ -135,6 +138,26 @@ def make_entry(
         example=example,
         defects=_defects(defects, plugin),
     )
+
+
+_GENERIC = {"loss", "metric", "optimizer", "schedule", "learningrateschedule"}
+
+
+def _default_name(kind: str, object_name: str, plugin: str) -> str:
+    """The canonical name of a registered object; a class called just ``Optimizer`` (or
+    ``Loss``...) is named after its plugin, as "optimizer" alone says nothing.
+
+    Example:
+        >>> _default_name("loss", "SimCLRLoss", "lib"), _default_name("loss", "Loss", "ga")
+        ('simclr_loss', 'ga_loss')
+        >>> _default_name("optimizer", "Optimizer", "ga_optimizer")
+        'ga_optimizer'
+    """
+    name = canonical_name(kind, object_name)
+    if normalize(name) not in _GENERIC:
+        return name
+    prefix = canonical_name("loss", plugin)
+    return prefix if normalize(name) in normalize(plugin) else f"{prefix}_{name}"
 
 
 def _defects(value: Any, plugin: str) -> tuple[tuple[str, str], ...]:

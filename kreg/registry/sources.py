@@ -54,40 +54,158 @@ def module_file(module_name: str) -> Path | None:
 
 @functools.lru_cache(maxsize=256)
 def parsed(path: Path) -> ast.Module | None:
-    """The syntax tree of a source file, cached; None if unreadable."""
+    """The syntax tree of a source file, cached; None if unreadable.
+
+    Example:
+        >>> type(parsed(module_file("kreg.names"))).__name__
+        'Module'
+    """
     try:
         return ast.parse(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return None
 
 
-def docstring_summary(path: Path, name: str) -> str:
-    """First docstring line of top-level class or function ``name`` in ``path``.
+def definition(module_name: str, name: str, depth: int = 6) -> ast.AST | None:
+    """The ``class`` or ``def`` node that defines ``name`` as ``module_name`` exports it.
+
+    Follows re-exports (``from .src.losses import PairwiseHingeLoss`` in a package's
+    ``__init__``, relative or absolute) up to ``depth`` modules, reading sources only.
 
     Example:
-        >>> docstring_summary(module_file("kreg.names"), "normalize")
-        'Return the lookup key of ``name``: lower case, without ``_``, ``-`` or spaces.'
+        >>> type(definition("kreg.registry.sources", "parsed")).__name__
+        'FunctionDef'
+        >>> definition("kreg.registry.sources", "no_such_name") is None
+        True
     """
-    tree = parsed(path)
-    if tree is None:
-        return ""
+    found = _defining(module_name, name, depth)
+    return found[1] if found else None
+
+
+def _defining(module_name: str, name: str, depth: int) -> tuple[str, ast.AST] | None:
+    """``(module, node)``: the module-level statement that binds ``name``, re-exports followed."""
+    path = module_file(module_name)
+    tree = parsed(path) if path else None
+    if tree is None or path is None:
+        return None
     for node in tree.body:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef)) and node.name == name:
-            doc = ast.get_docstring(node) or ""
-            return doc.strip().split("\n", 1)[0].strip()
-    return ""
+            return module_name, node
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            return module_name, node
+    if depth <= 0:
+        return None
+    package = module_name if path.name == "__init__.py" else module_name.rpartition(".")[0]
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        for alias in node.names:
+            if (alias.asname or alias.name) == name:
+                source = _absolute(package, node.module, node.level)
+                return _defining(source, alias.name, depth - 1) if source else None
+    return None
+
+
+def _absolute(package: str, module: str | None, level: int) -> str | None:
+    """The absolute name of ``from <level dots><module> import ...`` inside ``package``."""
+    if not level:
+        return module
+    parts = package.split(".")
+    if level - 1 > len(parts):
+        return None
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, module] if module else base) or None
 
 
 def summary_of_target(target: str) -> str:
     """Summary of a lazy ``"module:attr"`` target, read from source, never imported.
 
+    The docstring, or one the defining module assigns from string constants
+    (``Name.__doc__ = TEMPLATE.format(kind="hinge")``, as keras-rs writes them).
+
     Example:
         >>> summary_of_target("kreg.names:snake_case")
-        'Turn a class name into its snake_case spelling, keeping ``IoU`` whole.'
+        'Turn a class name into its snake_case spelling; ``IoU``, ``NaN``, ``SimCLR`` stay whole.'
     """
     module_name, _, attribute = target.partition(":")
-    path = module_file(module_name)
-    return docstring_summary(path, attribute) if path else ""
+    module, node = _defining(module_name, attribute, 6) or ("", None)
+    if not isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+        return ""
+    doc = ast.get_docstring(node) or _assigned_doc(module, node.name)
+    return (doc or "").strip().split("\n", 1)[0].strip()
+
+
+def _assigned_doc(module: str, name: str) -> str | None:
+    """``name.__doc__ = <string expression>`` in ``module``, evaluated statically."""
+    path = module_file(module)
+    tree = parsed(path) if path else None
+    for node in tree.body if tree else []:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Attribute)
+            and node.targets[0].attr == "__doc__"
+            and isinstance(node.targets[0].value, ast.Name)
+            and node.targets[0].value.id == name
+        ):
+            return _static_string(node.value, module, 0)
+    return None
+
+
+def _static_string(node: ast.expr, module: str, depth: int) -> str | None:
+    """A string built only from literals, module constants, ``+`` and ``.format(...)``."""
+    if depth > 8:
+        return None
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, ast.Name):
+        found = _defining(module, node.id, 4)
+        if found is None or not isinstance(found[1], ast.Assign):
+            return None
+        return _static_string(found[1].value, found[0], depth + 1)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left = _static_string(node.left, module, depth + 1)
+        right = _static_string(node.right, module, depth + 1)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, ast.Call):
+        func = node.func
+        template = (
+            _static_string(func.value, module, depth + 1)
+            if isinstance(func, ast.Attribute) and func.attr == "format"
+            else (_static_string(node.args[0], module, depth + 1) if node.args else None)
+        )
+        if template is None:
+            return None
+        values = {
+            k.arg: _static_string(k.value, module, depth + 1) or "" for k in node.keywords if k.arg
+        }
+        return _formatted(template, values)
+    return None
+
+
+class _Blanks(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _formatted(template: str, values: dict[str, str]) -> str:
+    try:
+        return template.format_map(_Blanks(values))
+    except (ValueError, IndexError, AttributeError, KeyError):
+        return template
+
+
+def is_function(target: str) -> bool:
+    """Whether a lazy ``"module:attr"`` target is defined as a function (by its source).
+
+    Example:
+        >>> is_function("kreg.names:snake_case"), is_function("kreg.registry.entry:Entry")
+        (True, False)
+    """
+    module_name, _, attribute = target.partition(":")
+    return isinstance(definition(module_name, attribute), ast.FunctionDef)
 
 
 def imported_names(path: Path) -> list[tuple[str, str, str]]:

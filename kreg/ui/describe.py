@@ -30,9 +30,30 @@ def entry_details(entry: Entry) -> dict[str, Any]:
         "legacy_aliases": list(entry.legacy_aliases),
         "tags": list(entry.tags),
         "defects": {tag: reason for tag, reason in entry.defects},
+        "repaired": repaired_arguments(entry),
         "summary": entry.summary,
         "rejected": entry.rejection,
     }
+
+
+def repaired_arguments(entry: Entry) -> list[str]:
+    """Arguments kreg adds to the entry's ``get_config`` (its class drops them); [] when the
+    entry is not imported yet. Prepares the entry as its first use would (quietly).
+
+    Example:
+        >>> import kreg
+        >>> repaired_arguments(kreg.lookup("mean_squared_error", "loss"))
+        []
+    """
+    from kreg.registry import build
+
+    if not entry.is_loaded:
+        return []
+    try:
+        build.factory(entry)
+    except KregError:  # rejected or unbuildable: nothing was repaired
+        return []
+    return list(getattr(entry.load(), "__dict__", {}).get("_kreg_repaired", ()))
 
 
 def signature(entry: Entry) -> str:
@@ -75,6 +96,21 @@ def entries_of_plugins(plugins: str, kind: str | None = None) -> list[Entry]:
         known = sorted({e.plugin for e in CATALOG.entries()})
         raise KregError(f"no entries from plugin(s) {named}; plugins: {known}")
     return found
+
+
+def entries_import_seconds(plugin: str) -> float:
+    """What importing ``plugin``'s lazy entries has cost in this process so far.
+
+    Plugins register ``"module:Name"`` strings so that loading them is cheap; the library
+    behind them is imported when an entry is first used, and this is that cost.
+
+    Example:
+        >>> entries_import_seconds("no_such_plugin")
+        0.0
+    """
+    from kreg.registry import build
+
+    return sum((build.import_seconds(e) for e in CATALOG.entries() if e.plugin == plugin), 0.0)
 
 
 def failed_plugin_entries(skip: set[str]) -> list[Entry]:

@@ -55,7 +55,7 @@ def parser() -> argparse.ArgumentParser:
         "--jobs",
         type=int,
         default=0,
-        help="processes to check in (default: up to 4 of the CPUs for 16 entries or more)",
+        help="processes to check in (default: up to 4 of the CPUs for 64 entries or more)",
     )
     checking.set_defaults(run=checks.command_check)
     train.add_train_command(commands)

@@ -25,8 +25,8 @@ def command_list(arguments: argparse.Namespace) -> int:
 def command_show(arguments: argparse.Namespace) -> int:
     """``kreg show NAME [--kind K] [--json]``: kind, provider, signature, aliases, summary."""
     entry = CATALOG.lookup(arguments.name, arguments.kind)
-    details = entry_details(entry)
-    details["signature"] = signature(entry)
+    shown = signature(entry)  # imports the target, so the details below are complete
+    details = {**entry_details(entry), "signature": shown}
     if arguments.json:
         print(json.dumps(details, indent=2))
         return 0
@@ -40,12 +40,16 @@ def command_show(arguments: argparse.Namespace) -> int:
         "aliases": "Aliases",
         "legacy_aliases": "Keras 2 names",
         "tags": "Tags",
+        "defects": "Known defects",
+        "repaired": "Repaired",
         "summary": "Summary",
     }
     details["plugin"] = f"{entry.plugin} {entry.plugin_version or ''}".strip()
     for key, label in labels.items():
         value = details[key]
-        if isinstance(value, list):
+        if isinstance(value, dict):
+            value = "; ".join(f"{k}: {v}" for k, v in value.items()) or "-"
+        elif isinstance(value, list):
             value = ", ".join(value) or "-"
         print(f"{label + ':':<16}{value}")
     return 0

@@ -7,7 +7,11 @@ import json
 
 from kreg.names import KINDS
 from kreg.registry.catalog import CATALOG
-from kreg.ui.describe import failed_plugin_entries, rejected_plugin_entries
+from kreg.ui.describe import (
+    entries_import_seconds,
+    failed_plugin_entries,
+    rejected_plugin_entries,
+)
 from kreg.ui.tables import table
 
 
@@ -24,7 +28,13 @@ def command_plugins(arguments: argparse.Namespace) -> int:
         print(
             json.dumps(
                 {
-                    "plugins": [info.as_dict() for info in infos],
+                    "plugins": [
+                        {
+                            **info.as_dict(),
+                            "entries_import_seconds": entries_import_seconds(info.name),
+                        }
+                        for info in infos
+                    ],
                     "rejected": [
                         {"entry": e.qualified_name, "kind": e.kind, "reason": reason}
                         for e, reason in rejected
@@ -54,12 +64,13 @@ def command_plugins(arguments: argparse.Namespace) -> int:
             info.status,
             *(str(info.counts.get(kind, 0)) for kind in KINDS),
             f"{info.load_seconds * 1000:.1f}",
+            f"{entries_import_seconds(info.name) * 1000:.1f}",
             info.source,
         ]
         for info in infos
     ]
     headers = ["PLUGIN", "VERSION", "STATUS", "LOSSES", "METRICS", "OPTIMIZERS", "SCHEDULES"]
-    print(table(rows, [*headers, "LOAD MS", "SOURCE"]))
+    print(table(rows, [*headers, "LOAD MS", "ENTRIES MS", "SOURCE"]))
     for info in infos:
         if info.status == "failed":
             print(f"\nPlugin {info.name!r} failed and was skipped: {info.error}")

@@ -7,12 +7,15 @@ STAMP := $(VENV)/.kreg-installed
 .PHONY: install demo test test-unit lint typecheck format bench clean browser-deps
 
 CONTRIB := plugins/kreg-contrib
+# Bridges to real Keras libraries that ship no kreg plugin: light, pure Python, in CI.
+BRIDGES := plugins/kreg-keras-rs plugins/kreg-extra-keras-metrics plugins/kreg-keras-proba
+PLUGINS := $(CONTRIB) $(BRIDGES)
 LINTED := kreg tests benchmarks examples plugins notebooks
 
-$(STAMP): pyproject.toml $(CONTRIB)/pyproject.toml
+$(STAMP): pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]' -e $(CONTRIB)
+	$(PY) -m pip install --quiet -e '.[test]' $(foreach p,$(PLUGINS),-e $(p))
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -48,7 +51,7 @@ test-unit: install
 	$(PY) -m pytest tests/unit
 
 test: install lint typecheck browser-deps
-	$(PY) -m pytest kreg tests $(CONTRIB)
+	$(PY) -m pytest kreg tests $(PLUGINS)
 
 format: install
 	$(VENV)/bin/ruff format $(LINTED)

@@ -18,6 +18,11 @@ Importing this module imports neither TensorFlow nor pytest.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
 from typing import Any
 
 from kreg.errors import KregError
@@ -25,6 +30,13 @@ from kreg.registry.catalog import CATALOG
 from kreg.registry.entry import Entry
 
 MARKER = "kreg_entries"
+
+# The checks that show a loss or metric was really exercised: a verdict that skipped one of
+# them (no example the check could use) proves less than it says.
+MUST_RUN = {
+    "loss": ("per_sample", "reductions", "sample_weight", "gradient", "tf_function"),
+    "metric": ("update_and_result", "reset_state", "streaming", "sample_weight", "tf_function"),
+}
 
 
 def assert_follows_contract(obj: Any, kind: str | None = None, *, example: Any = None) -> Any:
@@ -43,6 +55,63 @@ def assert_follows_contract(obj: Any, kind: str | None = None, *, example: Any =
     if not report.ok:
         raise AssertionError(f"{report.subject} breaks its Keras contract:\n{report}")
     return report
+
+
+def assert_verdict(
+    report: Any,
+    verdict: str,
+    failing: Iterable[str] = (),
+    *,
+    defects: Iterable[str] = (),
+    must_run: Iterable[str] = (),
+) -> None:
+    """Assert a :class:`kreg.contracts.Report` says what the truth says, check by check.
+
+    ``verdict`` is ``"ok"`` or ``"failed"``; every check passes but those in ``failing``, which
+    fail. Rows that restate a declared defect (``known_defect:<tag>``) and rows whose name
+    holds one of the ``defects`` tags are left out. Every check in ``must_run`` (default:
+    :data:`MUST_RUN` for the report's kind) that is not in ``failing`` must have passed, not
+    been skipped.
+
+    Example:
+        >>> import kreg
+        >>> assert_verdict(kreg.check("huber"), "ok")
+    """
+    failing = tuple(failing)
+    tags = tuple(defects)
+    outcomes = {
+        r.name: r.outcome
+        for r in report.results
+        if not r.name.startswith("known_defect:") and not any(tag in r.name for tag in tags)
+    }
+    flagged = {name: outcome for name, outcome in outcomes.items() if outcome in ("fail", "warn")}
+    required = tuple(must_run) or MUST_RUN.get(report.kind, ())
+    not_run = [n for n in required if n not in failing and outcomes.get(n, "missing") != "pass"]
+    found = ("ok" if report.ok else "failed", flagged, not_run)
+    assert found == (verdict, dict.fromkeys(failing, "fail"), []), str(report)
+
+
+def assert_listing_imports_nothing(plugin: str, count: int, modules: Iterable[str]) -> None:
+    """In a fresh process, listing ``plugin``'s ``count`` entries imports none of ``modules``.
+
+    Nor TensorFlow, and no entry is loaded. A fresh process, because one that has imported
+    Keras may have loaded entries already.
+
+    Example:
+        >>> assert_listing_imports_nothing("contrib", 7, ["kreg_contrib.losses"])
+    """
+    code = (
+        "import json, sys, kreg\n"
+        f"entries = [e for e in kreg.entries() if e.plugin == {plugin!r}]\n"
+        f"imported = [m for m in {sorted(set(modules) | {'tensorflow'})!r} if m in sys.modules]\n"
+        "print(json.dumps([len(entries), [e.name for e in entries if e.is_loaded], imported]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "KREG_PLUGINS"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == [count, [], []]
 
 
 def plugin_entries(plugin: str, kind: str | None = None) -> list[Entry]:

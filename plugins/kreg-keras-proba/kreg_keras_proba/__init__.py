@@ -1,0 +1,1 @@
+"""kreg-keras-proba: keras-proba losses and calibration metrics in kreg (see plugin.py)."""

@@ -9,6 +9,7 @@ the twins are registered with Keras so that their serialization round trip is ex
 from __future__ import annotations
 
 import json
+import re
 
 import keras
 import numpy as np
@@ -1097,4 +1098,7 @@ def test_an_inherited_concrete_get_config_does_not_cover_a_new_argument():
     report = kreg.check(WiderHuber)
     assert report["config_covers_init"].outcome == "fail"
     assert "'scale'" in report["config_covers_init"].message
-    assert "Huber.get_config" in report["config_covers_init"].message
+    # Huber's own get_config where Keras has one; else its base's (kreg's repair looked through)
+    assert re.search(
+        r"is (Huber|LossFunctionWrapper)\.get_config", report["config_covers_init"].message
+    )

@@ -137,6 +137,39 @@ def _coverage_problem(subject: Subject, config: dict[str, Any], passed: dict[str
     return text
 
 
+_KERAS_BASES = {"loss": "keras.losses.Loss", "metric": "keras.metrics.Metric"}
+
+
+def plain_callable_fix(subject: Subject) -> str:
+    """Why a callable class or object that is not a Keras class cannot be saved; "" otherwise.
+
+    Keras wraps such a callable (``LossFunctionWrapper``/``MeanMetricWrapper``) and saves it
+    by its name only, so ``load_model`` cannot rebuild it.
+
+    Example:
+        >>> import keras
+        >>> class Dice:
+        ...     def __call__(self, y_true, y_pred):
+        ...         return y_pred
+        >>> subject = Subject("loss Dice", "loss", Dice, Dice, None)
+        >>> plain_callable_fix(subject)[:58]
+        'Dice is a plain callable, not a keras.losses.Loss: Keras s'
+    """
+    from kreg.contracts.structural import keras_base
+
+    target = subject.target
+    cls = target if inspect.isclass(target) else type(target)
+    base = keras_base(subject.kind)
+    if inspect.isfunction(target) or base is None or issubclass(cls, base):
+        return ""
+    name = _KERAS_BASES.get(subject.kind, base.__name__)
+    return (
+        f"{cls.__qualname__} is a plain callable, not a {name}: Keras saves it by its name "
+        f"only, so load_model cannot rebuild it (nor its arguments). Subclass {name} with a "
+        "get_config() and register it with @keras.saving.register_keras_serializable(package=...)"
+    )
+
+
 def check_config_roundtrip(subject: Subject, value: Callable[[Any], Any]) -> str:
     """Changed arguments come back from ``get_config``; ``from_config`` rebuilds an equal object."""
     instance, changed = build_changed(subject)
@@ -144,7 +177,7 @@ def check_config_roundtrip(subject: Subject, value: Callable[[Any], Any]) -> str
     config = subject.config_of(instance)
     problem = _coverage_problem(subject, config, passed)
     if problem:
-        raise CheckFailed(problem)
+        raise CheckFailed(plain_callable_fix(subject) or problem)
     try:
         clone = type(instance).from_config(dict(config))
     except Exception as error:
@@ -196,10 +229,15 @@ def check_serialization(subject: Subject, value: Callable[[Any], Any]) -> str:
     try:
         clone = keras.saving.deserialize_keras_object(serialized)
     except Exception as error:
-        message = collision or (
-            f"keras.saving.deserialize_keras_object could not rebuild it ({describe(error)}); "
-            "register the class with @keras.saving.register_keras_serializable(package=...) "
-            "so a saved model loads without custom_objects"
+        fix = plain_callable_fix(subject)
+        message = (
+            collision
+            or (f"{fix} ({describe(error)[:160]})" if fix else "")
+            or (
+                f"keras.saving.deserialize_keras_object could not rebuild it ({describe(error)}); "
+                "register the class with @keras.saving.register_keras_serializable(package=...) "
+                "so a saved model loads without custom_objects"
+            )
         )
         if subject.from_registry:
             raise CheckFailed(message) from error

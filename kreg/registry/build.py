@@ -134,7 +134,8 @@ def structural_report(entry: Entry) -> Report:
     if state.structural is None:
         from kreg.contracts.structural import structural_report as check
 
-        state.structural = check(load(entry), entry.kind, f"{entry.kind} {entry.qualified_name!r}")
+        label = f"{entry.kind} {entry.qualified_name!r}"
+        state.structural = check(load(entry), entry.kind, label, as_written=not entry.is_builtin)
     return state.structural
 
 

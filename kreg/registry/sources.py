@@ -123,7 +123,8 @@ def summary_of_target(target: str) -> str:
     """Summary of a lazy ``"module:attr"`` target, read from source, never imported.
 
     The docstring, or one the defining module assigns from string constants
-    (``Name.__doc__ = TEMPLATE.format(kind="hinge")``, as keras-rs writes them).
+    (``Name.__doc__ = TEMPLATE.format(kind="hinge")``, as keras-rs writes them), which
+    replaces the docstring at import, so it wins here too.
 
     Example:
         >>> summary_of_target("kreg.names:snake_case")
@@ -133,15 +134,15 @@ def summary_of_target(target: str) -> str:
     module, node = _defining(module_name, attribute, 6) or ("", None)
     if not isinstance(node, (ast.ClassDef, ast.FunctionDef)):
         return ""
-    doc = ast.get_docstring(node) or _assigned_doc(module, node.name)
+    doc = _assigned_doc(module, node.name) or ast.get_docstring(node)
     return (doc or "").strip().split("\n", 1)[0].strip()
 
 
 def _assigned_doc(module: str, name: str) -> str | None:
-    """``name.__doc__ = <string expression>`` in ``module``, evaluated statically."""
+    """The last ``name.__doc__ = <string expression>`` in ``module``, evaluated statically."""
     path = module_file(module)
     tree = parsed(path) if path else None
-    for node in tree.body if tree else []:
+    for node in reversed(tree.body) if tree else []:
         if (
             isinstance(node, ast.Assign)
             and len(node.targets) == 1

@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,6 +67,32 @@ def use_plugins(plugin_site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         importlib.invalidate_caches()
         monkeypatch.undo()
         kreg.reload()
+
+
+@pytest.fixture(scope="module")
+def realcases(plugin_site: Path) -> Iterator[Any]:
+    """The plugin ``realcases`` (tests/realcases) as the only third-party plugin.
+
+    Returns ``report(name)``: ``kreg.check`` of ``realcases:<name>``, cached for the module,
+    without the one-time warnings ``kreg.get`` gives for components it repaired.
+    """
+    reports: dict[str, Any] = {}
+
+    def report(name: str) -> Any:
+        if name not in reports:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                reports[name] = kreg.check(f"realcases:{name}")
+        return reports[name]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KREG_PLUGINS", "realcases")
+        patch.syspath_prepend(str(plugin_site))
+        kreg.reload()
+        yield report
+    sys.modules.pop("realcases_plugin", None)
+    importlib.invalidate_caches()
+    kreg.reload()
 
 
 def subprocess_env(*paths: Path, **extra: str) -> dict[str, str]:

@@ -305,6 +305,11 @@ ZOO = {
 }
 
 
+REALCASES = """
+    from tests.realcases_registration import register_losses, register_metrics, register_optimizers
+"""
+
+
 ALL = {
     # plugin name: (distribution, module, code)
     "acme": ("acme-kreg", "acme_plugin", GOOD_PLUGIN),
@@ -317,6 +322,8 @@ ALL = {
     "aaa_shaky": ("shaky-kreg", "shaky_plugin", SHAKY),
     "eager": ("eager-kreg", "eager_plugin", EAGER),
     **ZOO,
+    # Components written here that reproduce real libraries' cases: tests/realcases.
+    "realcases": ("realcases-kreg", "realcases_plugin", REALCASES),
 }
 SUPPORT_MODULES = {
     "acme_losses": GOOD_PLUGIN_CODE,

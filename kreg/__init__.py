@@ -76,3 +76,10 @@ def load_ipython_extension(shell: object) -> None:
     from kreg.ui.notebook.magics import load_ipython_extension as load
 
     load(shell)
+
+
+# Last, once the package is complete: with Keras already imported this loads the plugins
+# now, and a plugin's own `import kreg` must find `kreg.hookimpl`.
+from kreg.registry.catalog import watch_keras as _watch_keras  # noqa: E402
+
+_watch_keras()

@@ -119,3 +119,25 @@ def test_lazy_entries_stay_unimported_until_a_saved_model_needs_them(
     assert found["loss"] == ["SmoothDiceLoss", 3.0]
     assert found["logs"] == ["loss", "precision", "recall"]
     assert found["cost_after_load"] > 0.0
+
+
+def test_plugins_load_when_keras_or_tensorflow_was_imported_first(plugin_site):
+    """`import keras, kreg` once failed every plugin: kreg loaded them during its own import,
+    and their `kreg.hookimpl` did not exist yet."""
+    code = (
+        "import json, sys\n"
+        "__import__(sys.argv[1])\n"
+        "import kreg\n"
+        "print(json.dumps({p.name: p.status for p in kreg.plugins() if p.status != 'disabled'}))\n"
+    )
+    for first in ("keras", "tensorflow"):
+        done = subprocess.run(
+            [sys.executable, "-c", code, first],
+            capture_output=True,
+            text=True,
+            env=subprocess_env(plugin_site, KREG_PLUGINS="realcases,acme"),
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        statuses = json.loads(done.stdout.splitlines()[-1])
+        assert statuses == {"keras": "ok", "acme": "ok", "realcases": "ok"}, first

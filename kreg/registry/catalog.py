@@ -255,7 +255,7 @@ class Catalog:
                 # its own classes usually uses its top-level package's name.
                 function = is_function(entry.target)
                 for package in dict.fromkeys((entry.plugin, module.partition(".")[0])):
-                    register_lazily(f"{package}>{attribute}", load, function)
+                    register_lazily(f"{package}>{attribute}", load, function, module)
                 continue
             try:
                 target = build.load(entry)
@@ -285,4 +285,16 @@ plugins = CATALOG.plugins
 prefer = CATALOG.prefer
 reload = CATALOG.reload
 
-when_imported("keras", ("tensorflow",), CATALOG.keras_ready)
+
+def watch_keras() -> None:
+    """Call :meth:`Catalog.keras_ready` once Keras is imported (now, if it already is).
+
+    ``kreg/__init__`` calls it last: with Keras imported first, ``keras_ready`` loads the
+    plugins at once, and their ``import kreg; kreg.hookimpl`` needs the finished package.
+
+    Example:
+        >>> import kreg  # which has called it
+        >>> callable(watch_keras)
+        True
+    """
+    when_imported("keras", ("tensorflow",), CATALOG.keras_ready)

@@ -62,22 +62,24 @@ def assert_verdict(
     verdict: str,
     failing: Iterable[str] = (),
     *,
+    warning: Iterable[str] = (),
     defects: Iterable[str] = (),
     must_run: Iterable[str] = (),
 ) -> None:
     """Assert a :class:`kreg.contracts.Report` says what the truth says, check by check.
 
-    ``verdict`` is ``"ok"`` or ``"failed"``; every check passes but those in ``failing``, which
-    fail. Rows that restate a declared defect (``known_defect:<tag>``) and rows whose name
-    holds one of the ``defects`` tags are left out. Every check in ``must_run`` (default:
-    :data:`MUST_RUN` for the report's kind) that is not in ``failing`` must have passed, not
-    been skipped.
+    ``verdict`` is ``"ok"`` or ``"failed"``; every check passes but those in ``failing``,
+    which fail, and those in ``warning``, which warn (an ``eager-only`` metric's
+    ``tf_function``). Rows that restate a declared defect (``known_defect:<tag>``) and rows
+    whose name holds one of the ``defects`` tags are left out. Every check in ``must_run``
+    (default: :data:`MUST_RUN` for the report's kind) that is not in ``failing`` must have
+    passed, not been skipped (or warned, if it is in ``warning``).
 
     Example:
         >>> import kreg
         >>> assert_verdict(kreg.check("huber"), "ok")
     """
-    failing = tuple(failing)
+    failing, warning = tuple(failing), tuple(warning)
     tags = tuple(defects)
     outcomes = {
         r.name: r.outcome
@@ -86,9 +88,11 @@ def assert_verdict(
     }
     flagged = {name: outcome for name, outcome in outcomes.items() if outcome in ("fail", "warn")}
     required = tuple(must_run) or MUST_RUN.get(report.kind, ())
-    not_run = [n for n in required if n not in failing and outcomes.get(n, "missing") != "pass"]
+    ran = {n: ("pass", "warn") if n in warning else ("pass",) for n in required}
+    not_run = [n for n in required if n not in failing and outcomes.get(n) not in ran[n]]
+    expected = {**dict.fromkeys(failing, "fail"), **dict.fromkeys(warning, "warn")}
     found = ("ok" if report.ok else "failed", flagged, not_run)
-    assert found == (verdict, dict.fromkeys(failing, "fail"), []), str(report)
+    assert found == (verdict, expected, []), str(report)
 
 
 def assert_listing_imports_nothing(plugin: str, count: int, modules: Iterable[str]) -> None:

@@ -89,6 +89,7 @@ def register_losses(register: Any) -> None:
     register(f"{LOSSES}:SimCLRLoss", "simclr_untagged", example=embeddings)
     register(f"{LOSSES}:SmoothDiceLoss")
     register(f"{LOSSES}:BoxLoss", example=boxes)
+    register(f"{LOSSES}:OwnConfigBoxLoss", example=boxes)
     register(f"{LOSSES}:RougeLoss")
     register(f"{LOSSES}:FirstCollidingLoss")
     register(f"{LOSSES}:DiceLoss", tags=["per-batch"])  # a Dice over the whole batch

@@ -190,7 +190,8 @@ def test_a_required_argument_missing_from_get_config_means_load_model_fails(
     """keras-cv's CIoULoss: the report says load_model fails (it does, in plain Keras); kreg
     hands the loss out repaired, with a warning, and the repaired model loads."""
     report = realcases("box_loss")
-    assert [r.name for r in report.failures] == ["config_covers_init"]
+    saving = ["config_covers_init", "config_roundtrip", "serialization"]
+    assert [r.name for r in report.failures] == saving  # as written, not as kreg repaired it
     message = report["config_covers_init"].message
     assert "a saved model cannot be loaded (load_model fails" in message
     assert "reload with the defaults" not in message and "name= and dtype=" not in message
@@ -206,13 +207,36 @@ def test_a_required_argument_missing_from_get_config_means_load_model_fails(
     assert loaded.loss.bounding_box_format == "xywh"
 
 
+def test_a_required_argument_missing_from_a_get_config_of_its_own_is_found_at_first_use(
+    keras, realcases, plain_keras, tmp_path
+):
+    """keras-cv's CIoULoss exactly: its own get_config drops the format, which no structural
+    check can see. kreg.get finds it on first use (warns, repairs); kreg check fails the
+    config checks as the author wrote them, saying load_model fails, as it does."""
+    report = realcases("own_config_box_loss")
+    assert report["config_covers_init"].outcome == "pass"
+    assert [r.name for r in report.failures] == ["config_roundtrip", "serialization"]
+    assert "load_model fails" in report["config_roundtrip"].message
+    assert report["serialization"].message.startswith(
+        "get_config() does not return 'bounding_box_format', which __init__ requires: "
+        "load_model of a saved model fails"
+    )
+    assert "missing 1 required positional argument" in plain_keras["own_config_box_loss"]
+    with pytest.warns(UserWarning, match="does not return 'bounding_box_format'.*cannot be"):
+        loss = kreg.get("realcases:own_config_box_loss", bounding_box_format="xywh")
+    y = np.random.default_rng(3).uniform(0, 1, (16, 4)).astype("float32")
+    model, _ = _fit(keras, loss, y)
+    assert _save_and_load(keras, model, tmp_path).loss.bounding_box_format == "xywh"
+
+
 def test_a_gap_in_get_config_trains_with_a_warning_and_is_repaired(
     keras, realcases, plain_keras, tmp_path
 ):
     """medicai's losses train in fit: kreg hands them out (it once refused them), warns at first
     use, repairs get_config; plain Keras reloads the default, which kreg check still fails."""
     report = realcases("smooth_dice_loss")
-    assert [r.name for r in report.failures] == ["config_covers_init"]
+    saving = ["config_covers_init", "config_roundtrip", "serialization"]
+    assert [r.name for r in report.failures] == saving
     assert "a saved model would reload with the defaults" in report["config_covers_init"].message
     assert plain_keras["smooth_dice_loss"] == 1.0  # built with 3.0
     with warnings.catch_warnings(record=True) as caught:

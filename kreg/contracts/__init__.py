@@ -96,16 +96,18 @@ def check_behaviour(report: Report, make_subject: Callable[[], Subject]) -> None
         subject = make_subject()
         subject.make()
     except Exception as error:
-        advice = missing_dependency(error) or (
+        missing = missing_dependency(error)
+        advice = missing or (
             "give every __init__ argument a default, or register it with "
             "example=lambda: {'config': {...required arguments...}}"
         )
-        described = describe(error)
-        message = (
-            f"cannot be built for the checks ({described})"
-            if advice.lower() in described.lower()
-            else f"cannot be built for the checks ({described}); {advice}"
-        )
+        # kreg's own errors are already explained (and may hold the advice): never cut them.
+        whole = f"{type(error).__name__}: {' '.join(str(error).split())}"
+        described = whole if isinstance(error, KregError) else describe(error)
+        told = "pip install" in whole if missing else advice.lower() in whole.lower()
+        message = f"cannot be built for the checks ({described})"
+        if not told:
+            message += f"; {advice}"
         report.add(CheckResult("construct", FAIL, message, time.perf_counter() - started))
         return
     report.add(CheckResult("construct", PASS, "built", time.perf_counter() - started))

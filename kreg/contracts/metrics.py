@@ -13,6 +13,7 @@ from kreg.contracts.common import (
     CheckSkipped,
     CheckWarning,
     close,
+    describe,
     run_check,
     shown,
     to_numpy,
@@ -107,7 +108,16 @@ def check_metric(subject: Subject, report: Report) -> None:
         weights = np.ones(batch, "float32") if given is None else np.ones_like(given, "float32")
         weights[0] = 0.0
         rest = (samples(y_true, 1), samples(y_pred, 1))
-        dropped = measured(subject.make(), (*rest, weights[1:]))
+        try:
+            dropped = measured(subject.make(), (*rest, weights[1:]))
+        except Exception as error:
+            raise CheckFailed(
+                f"update_state(y_true, y_pred, sample_weight=w) with w of shape "
+                f"{weights[1:].shape} raised {describe(error)}; fit(..., sample_weight=...) and "
+                f"weighted_metrics pass one weight per sample (shape (batch,)): accept them, "
+                f"or document the shape you need and give such weights in the example "
+                f"(sample_weight=)"
+            ) from error
         plain = measured(subject.make(), (y_true, y_pred, np.ones_like(weights)))
         if close(plain, dropped, rtol=1e-3, atol=1e-4):
             raise CheckSkipped(

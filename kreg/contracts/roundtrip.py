@@ -8,6 +8,7 @@ argument it takes (numbers, booleans, ``reduction``), and each must come back.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -198,7 +199,10 @@ def check_config_roundtrip(subject: Subject, value: Callable[[Any], Any]) -> str
             f"{'; '.join(differences[:3])}; __init__ must store what it is given"
         )
     compared = _compare_values(value, instance, clone)
-    return f"{len(changed)} changed arguments kept ({', '.join(changed) or 'none'}){compared}"
+    given = [k for k in subject.example.config if k not in changed]
+    also = f", and the example's {', '.join(given)}" if given else ""
+    kept = f"{len(changed)} changed arguments kept ({', '.join(changed) or 'none'}){also}"
+    return kept + compared
 
 
 def _compare_values(value: Callable[[Any], Any], original: Any, clone: Any) -> str:
@@ -220,7 +224,7 @@ def check_serialization(subject: Subject, value: Callable[[Any], Any]) -> str:
     """``keras.saving.serialize_keras_object`` and back give an equal object."""
     instance, _ = build_changed(subject)
     serialized = keras.saving.serialize_keras_object(instance)
-    if isinstance(serialized, dict) and subject.raw:
+    if isinstance(serialized, dict) and (subject.raw or subject.as_written):
         serialized["config"] = subject.config_of(instance)
     registered = serialized.get("registered_name") if isinstance(serialized, dict) else None
     collision = _name_collision(type(instance), registered)
@@ -229,7 +233,7 @@ def check_serialization(subject: Subject, value: Callable[[Any], Any]) -> str:
     try:
         clone = keras.saving.deserialize_keras_object(serialized)
     except Exception as error:
-        fix = plain_callable_fix(subject)
+        fix = plain_callable_fix(subject) or _missing_required(error)
         message = (
             collision
             or (f"{fix} ({describe(error)[:160]})" if fix else "")
@@ -243,6 +247,25 @@ def check_serialization(subject: Subject, value: Callable[[Any], Any]) -> str:
             raise CheckFailed(message) from error
         raise CheckWarning(message) from error
     return f"as {registered or type(instance).__name__}{_compare_values(value, instance, clone)}"
+
+
+def _missing_required(error: BaseException) -> str:
+    """The fix when rebuilding failed for want of a required ``__init__`` argument; "" else.
+
+    Example:
+        >>> _missing_required(TypeError("Box.__init__() missing 1 required positional "
+        ...                             "argument: 'fmt'"))[:59]
+        "get_config() does not return 'fmt', which __init__ requires"
+    """
+    pattern = r"missing \d+ required (?:positional |keyword-only )?arguments?: (.+)"
+    found = re.search(pattern, str(error))
+    if found is None:
+        return ""
+    names = found.group(1).strip().rstrip(".")
+    return (
+        f"get_config() does not return {names}, which __init__ requires: load_model of a "
+        f"saved model fails. Add them to get_config()"
+    )
 
 
 def _name_collision(cls: type[Any], registered: str | None) -> str:

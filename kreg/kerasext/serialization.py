@@ -141,14 +141,17 @@ class _StandIn(type):
         return cls._kreg_load()(*args, **kwargs)
 
 
-def register_lazily(registered_name: str, load: Callable[[], Any], function: bool = False) -> bool:
+def register_lazily(
+    registered_name: str, load: Callable[[], Any], function: bool = False, module: str = ""
+) -> bool:
     """Register a stand-in under ``registered_name`` that imports the real object on first use.
 
     ``keras.models.load_model`` then finds a plugin's lazy component without it being
     imported when kreg starts: the stand-in's ``from_config`` (for a class) or call (for a
     ``function``) runs ``load()``, which imports the real object and registers it in the
     stand-in's place. A name Keras already knows is left alone. Returns whether it
-    registered one.
+    registered one. ``module`` is where the real object lives: the stand-in claims it, so
+    that Keras's messages about it name the real class (``keras_cv.losses.CIoULoss``).
 
     Example:
         >>> import keras
@@ -169,6 +172,7 @@ def register_lazily(registered_name: str, load: Callable[[], Any], function: boo
             return load()(*args, **kwargs)
 
         stand_in.__name__ = stand_in.__qualname__ = name
+        stand_in.__module__ = module or stand_in.__module__
         keras.saving.register_keras_serializable(package, name)(stand_in)
         return True
 
@@ -182,6 +186,7 @@ def register_lazily(registered_name: str, load: Callable[[], Any], function: boo
             "__doc__": f"Imports {registered_name} when a saved model needs it.",
             "_kreg_load": staticmethod(load),
             "from_config": classmethod(from_config),
+            **({"__module__": module} if module else {}),
         },
     )
     registry[registered_name] = stand_in

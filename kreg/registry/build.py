@@ -183,46 +183,11 @@ def factory(entry: Entry) -> Callable[..., Any]:
             f"KREG_DISABLE_PLUGINS={entry.plugin}.",
             report=structural_report(entry),
         )
-    state.notices = _first_use_notices(entry, target)
+    from kreg.registry.notices import first_use_notices
+
+    state.notices = first_use_notices(entry, target, structural_report(entry))
     state.factory = _make_factory(entry, target)
     return state.factory
-
-
-def _first_use_notices(entry: Entry, target: Any) -> list[str]:
-    """What a user must hear when first using ``entry``: saving gaps (repaired where kreg
-    can) and the known defects its plugin declared."""
-    from kreg.kerasext.serialization import repair_class_config
-
-    notices = []
-    failed = [r for r in structural_report(entry).failures if r.name == "config_covers_init"]
-    if failed and inspect.isclass(target):
-        repaired = repair_class_config(target, _example_config(entry))
-        done = (
-            f"kreg repaired get_config() in this process for {', '.join(repaired)}"
-            if repaired
-            else "kreg could not repair it"
-        )
-        notices.append(
-            f"{entry.qualified_name} trains, but a saved model would not keep all its "
-            f"arguments: {failed[0].message}. {done}; `kreg check {entry.qualified_name}` "
-            f"shows the fix for its author (plugin {entry.plugin!r})."
-        )
-    notices += [
-        f"{entry.qualified_name}: {reason} (a known defect, '{tag}', declared by the plugin "
-        f"{entry.plugin!r}; `kreg check {entry.qualified_name}` shows it)"
-        for tag, reason in entry.defects
-    ]
-    return notices
-
-
-def _example_config(entry: Entry) -> dict[str, Any]:
-    """The constructor arguments the entry's example passes (required ones), or {}."""
-    try:
-        made = entry.example() if callable(entry.example) else None
-    except Exception:
-        return {}
-    config = made.get("config") if isinstance(made, dict) else getattr(made, "config", None)
-    return dict(config) if isinstance(config, dict) else {}
 
 
 def _make_factory(entry: Entry, target: Any) -> Callable[..., Any]:
@@ -317,7 +282,10 @@ def _build_error(entry: Entry, config: dict[str, Any], error: Exception) -> Kreg
         _state(entry).failure = ("build", f"raised {detail} when built")
     arguments = f" with {', '.join(map(str, config))}=..." if config else ""
     missing = missing_dependency(error)
-    if missing:
+    detail = detail.rstrip(".")
+    if missing and "pip install" in detail:  # the library's own message says what to install
+        hint = ""
+    elif missing:
         hint = f" {missing[0].upper()}{missing[1:]}."
     elif entry.is_builtin:
         hint = ""

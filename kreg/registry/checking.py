@@ -85,6 +85,7 @@ def subject_for_entry(entry: Entry, example: Any = None) -> Subject:
         example=as_example(entry.kind, made),
         tags=entry.tags,
         from_registry=True,
+        as_written=not entry.is_builtin,
     )
 
 

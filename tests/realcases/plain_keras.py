@@ -13,7 +13,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from tests.realcases.losses import BoxLoss, SmoothDiceLoss
+from tests.realcases.losses import BoxLoss, OwnConfigBoxLoss, SmoothDiceLoss
 
 
 def _fit_and_reload(loss: Any, folder: str, name: str, width: int) -> Any:
@@ -32,11 +32,12 @@ def _fit_and_reload(loss: Any, folder: str, name: str, width: int) -> Any:
 def main(folder: str) -> dict[str, Any]:
     """Fit, save and load each component with plain Keras; what happened, as JSON values."""
     found: dict[str, Any] = {"kreg_imported": "kreg" in sys.modules}
-    try:
-        _fit_and_reload(BoxLoss(bounding_box_format="xywh"), folder, "box", 4)
-        found["box_loss"] = "loaded"
-    except Exception as error:
-        found["box_loss"] = f"{type(error).__name__}: {error}"
+    for name, cls in (("box_loss", BoxLoss), ("own_config_box_loss", OwnConfigBoxLoss)):
+        try:
+            _fit_and_reload(cls(bounding_box_format="xywh"), folder, name, 4)
+            found[name] = "loaded"
+        except Exception as error:
+            found[name] = f"{type(error).__name__}: {error}"
     loaded = _fit_and_reload(SmoothDiceLoss(smooth=3.0), folder, "dice", 4)
     found["smooth_dice_loss"] = loaded.loss.smooth
     return found

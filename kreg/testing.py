@@ -22,6 +22,8 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -116,6 +118,54 @@ def assert_listing_imports_nothing(plugin: str, count: int, modules: Iterable[st
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.splitlines()[-1]) == [count, [], []]
+
+
+def check_quietly(name: str) -> Any:
+    """:func:`kreg.check` of ``name`` without the one-time warnings of ``kreg.get``
+    (declared defects, repaired ``get_config``), which a test of verdicts does not want.
+
+    Example:
+        >>> check_quietly("huber").ok
+        True
+    """
+    from kreg.registry.checking import check
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return check(name)
+
+
+def get_quietly(name: str, /, **config: Any) -> Any:
+    """:func:`kreg.get` without its one-time warnings (a bridge's tests of its defects).
+
+    Example:
+        >>> get_quietly("huber", delta=2.0).get_config()["delta"]
+        2.0
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CATALOG.get(name, **config)
+
+
+def json_from_fresh_process(code: str, *arguments: str, timeout: float = 180) -> Any:
+    """Run ``code`` (dedented) in a fresh interpreter with ``arguments`` (``sys.argv[1:]``);
+    the JSON its last printed line holds. For what must hold in a new process: a saved
+    model that loads without ``custom_objects``, nothing imported before it is needed.
+
+    Example:
+        >>> json_from_fresh_process("import json, sys; print(json.dumps(sys.argv[1:]))", "a")
+        ['a']
+    """
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *arguments],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def plugin_entries(plugin: str, kind: str | None = None) -> list[Entry]:

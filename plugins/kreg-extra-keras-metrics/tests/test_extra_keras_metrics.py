@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import functools
 import json
-import warnings
 
 import numpy as np
 import pytest
 
 import kreg
-from kreg.contracts import Report
-from kreg.testing import assert_listing_imports_nothing, assert_verdict, each_entry
+from kreg.testing import (
+    assert_listing_imports_nothing,
+    assert_verdict,
+    check_quietly,
+    each_entry,
+    get_quietly,
+)
 
 PLUGIN = "extra_keras_metrics"
 
@@ -62,17 +66,11 @@ TRUTH: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-@functools.cache
-def _report(qualified_name: str) -> Report:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # kreg.get's one-time warnings of the declared defects
-        return kreg.check(qualified_name)
+_report = functools.cache(check_quietly)
 
 
 def _quietly(name: str) -> object:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return kreg.get(f"{PLUGIN}:{name}")
+    return get_quietly(f"{PLUGIN}:{name}")
 
 
 def test_discovered_through_its_entry_point():

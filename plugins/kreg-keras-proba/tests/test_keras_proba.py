@@ -10,11 +10,6 @@ process that imports kreg. No real defect was found, so every verdict is "ok".
 from __future__ import annotations
 
 import functools
-import json
-import os
-import subprocess
-import sys
-import textwrap
 import warnings
 
 import numpy as np
@@ -22,7 +17,12 @@ import pytest
 
 import kreg
 from kreg.contracts import Report
-from kreg.testing import assert_listing_imports_nothing, assert_verdict, each_entry
+from kreg.testing import (
+    assert_listing_imports_nothing,
+    assert_verdict,
+    each_entry,
+    json_from_fresh_process,
+)
 
 PLUGIN = "keras_proba"
 
@@ -145,7 +145,7 @@ def trained(tmp_path_factory):
             "head": head.evaluate(x, target, verbose=0),
             "plain": plain.evaluate(x, target, verbose=0),
         },
-        "loaded": _load_in_fresh_process(folder),
+        "loaded": json_from_fresh_process(LOADER, str(folder)),
     }
 
 
@@ -219,16 +219,3 @@ LOADER = """
     found["head"] = load_regression("head")  # keras_proba, now imported, registered its layer
     print(json.dumps(found))
 """
-
-
-def _load_in_fresh_process(folder: os.PathLike[str]) -> dict[str, object]:
-    script = os.path.join(folder, "load.py")
-    with open(script, "w") as file:
-        file.write(textwrap.dedent(LOADER))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, script, str(folder)], capture_output=True, text=True, env=env, timeout=180
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    loaded: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return loaded

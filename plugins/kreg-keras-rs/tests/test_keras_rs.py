@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import subprocess
-import sys
-import textwrap
-import warnings
 
 import numpy as np
 import pytest
 
 import kreg
-from kreg.contracts import Report
-from kreg.testing import assert_listing_imports_nothing, assert_verdict, each_entry
+from kreg.testing import (
+    assert_listing_imports_nothing,
+    assert_verdict,
+    check_quietly,
+    each_entry,
+    get_quietly,
+    json_from_fresh_process,
+)
 
 PLUGIN = "keras_rs"
 
@@ -62,18 +63,11 @@ TRUTH: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 
 
 # The checks the truth speaks for: each must run (not be skipped) on the example.
-@functools.cache
-def _report(qualified_name: str) -> Report:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # kreg.get's one-time warnings of the declared defects
-        return kreg.check(qualified_name)
+_report = functools.cache(check_quietly)
 
 
 def _quietly(component: str, **config: object) -> object:
-    """``kreg.get`` without its one-time warnings of the declared defects."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return kreg.get(f"{PLUGIN}:{component}", **config)
+    return get_quietly(f"{PLUGIN}:{component}", **config)
 
 
 def test_discovered_through_its_entry_point():
@@ -185,7 +179,7 @@ def test_real_fit(tmp_path):
 
     model.save(tmp_path / "ranker.keras")
     np.savez(tmp_path / "data.npz", x=x, y=y, w=weights)
-    loaded = _load_in_fresh_process(tmp_path)
+    loaded = json_from_fresh_process(LOADER, str(tmp_path))
     assert loaded["loss"] == ["ListMLELoss", model.loss.name, 1.0]
     assert loaded["metrics"] == ["NDCG", "MeanReciprocalRank"]
     for key, value in evaluated.items():
@@ -210,16 +204,3 @@ LOADER = """
         "evaluation": evaluation,
     }))
 """
-
-
-def _load_in_fresh_process(folder: os.PathLike[str]) -> dict[str, object]:
-    script = os.path.join(folder, "load.py")
-    with open(script, "w") as file:
-        file.write(textwrap.dedent(LOADER))
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, script, str(folder)], capture_output=True, text=True, env=env, timeout=180
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    loaded: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return loaded

@@ -4,13 +4,20 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kreg-installed
 
-.PHONY: install demo test test-unit lint typecheck format bench clean browser-deps
+.PHONY: install demo test test-unit test-bridges compat-table lint typecheck format bench clean \
+	browser-deps
 
 CONTRIB := plugins/kreg-contrib
 # Bridges to real Keras libraries that ship no kreg plugin: light, pure Python, in CI.
 BRIDGES := plugins/kreg-keras-rs plugins/kreg-extra-keras-metrics plugins/kreg-keras-proba
 PLUGINS := $(CONTRIB) $(BRIDGES)
-LINTED := kreg tests benchmarks examples plugins notebooks
+# Bridges whose libraries are heavy (keras-hub pulls tokenizers, sentencepiece): not in CI,
+# in their own environment, so that they never change what `make test` sees.
+HEAVY_BRIDGES := plugins/kreg-keras-hub plugins/kreg-keras-cv
+BRIDGES_VENV := .venv-bridges
+BRIDGES_PY := $(BRIDGES_VENV)/bin/python
+BRIDGES_STAMP := $(BRIDGES_VENV)/.kreg-installed
+LINTED := kreg tests benchmarks examples plugins notebooks tools
 
 $(STAMP): pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +26,13 @@ $(STAMP): pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml)
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(BRIDGES_STAMP): pyproject.toml $(foreach p,$(PLUGINS) $(HEAVY_BRIDGES),$(p)/pyproject.toml)
+	test -x $(BRIDGES_PY) || $(PYTHON) -m venv $(BRIDGES_VENV)
+	$(BRIDGES_PY) -m pip install --quiet --upgrade pip
+	$(BRIDGES_PY) -m pip install --quiet -e '.[test]' \
+	  $(foreach p,$(PLUGINS) $(HEAVY_BRIDGES),-e $(p))
+	touch $(BRIDGES_STAMP)
 
 # Debian's chromium for tests/test_browser.py (Playwright drives it; it downloads no browser).
 # Never fails: without it, that one test is skipped and says why.
@@ -53,6 +67,14 @@ test-unit: install
 test: install lint typecheck browser-deps
 	$(PY) -m pytest kreg tests $(PLUGINS)
 
+# Every bridge, the heavy ones too, in .venv-bridges (not part of CI).
+test-bridges: $(BRIDGES_STAMP)
+	$(BRIDGES_PY) -m pytest $(BRIDGES) $(HEAVY_BRIDGES)
+
+# docs/compatibility.md from `kreg check --json` of every bridge (not part of CI).
+compat-table: $(BRIDGES_STAMP)
+	$(BRIDGES_PY) tools/compat_table.py docs/compatibility.md
+
 format: install
 	$(VENV)/bin/ruff format $(LINTED)
 	$(VENV)/bin/ruff check --fix $(LINTED)
@@ -61,4 +83,4 @@ bench: install
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(BRIDGES_VENV) .pytest_cache build *.egg-info

@@ -92,6 +92,8 @@ def register_losses(register: Any) -> None:
     register(f"{LOSSES}:OwnConfigBoxLoss", example=boxes)
     register(f"{LOSSES}:RougeLoss")
     register(f"{LOSSES}:FirstCollidingLoss")
+    register(f"{LOSSES}:OwnNameLoss")
+    register("tests.realcases.noisy:NoisyLoss")
     register(f"{LOSSES}:DiceLoss", tags=["per-batch"])  # a Dice over the whole batch
 
 

@@ -83,6 +83,7 @@ FRESH_PROCESS = """
     logs = model.evaluate(np.ones((4, 3)), np.ones((4, 4)), verbose=0, return_dict=True)
     found["logs"] = sorted(logs)
     found["cost_after_load"] = cost()
+    found["resaved_smooth"] = model.loss.get_config().get("smooth")  # repaired here too
     print(json.dumps(found))
 """
 
@@ -119,6 +120,7 @@ def test_lazy_entries_stay_unimported_until_a_saved_model_needs_them(
     assert found["loss"] == ["SmoothDiceLoss", 3.0]
     assert found["logs"] == ["loss", "precision", "recall"]
     assert found["cost_after_load"] > 0.0
+    assert found["resaved_smooth"] == 3.0  # saved again here, the model keeps its argument
 
 
 def test_plugins_load_when_keras_or_tensorflow_was_imported_first(plugin_site):
@@ -141,3 +143,57 @@ def test_plugins_load_when_keras_or_tensorflow_was_imported_first(plugin_site):
         assert done.returncode == 0, done.stderr[-3000:]
         statuses = json.loads(done.stdout.splitlines()[-1])
         assert statuses == {"keras": "ok", "acme": "ok", "realcases": "ok"}, first
+
+
+OWN_NAME = """
+    import json, sys
+    import kreg, keras
+    found = {}
+    try:
+        keras.models.load_model(sys.argv[1])
+        found["kreg_only"] = "loaded"
+    except Exception as error:
+        found["kreg_only"] = str(error)[:300]
+    import tests.realcases.losses  # the library, which registers its own name
+    found["library_imported"] = type(keras.models.load_model(sys.argv[1]).loss).__name__
+    print(json.dumps(found))
+"""
+
+
+def test_a_library_registered_name_is_a_warning_with_its_import(keras, realcases, plugin_site):
+    """kerex registers AdamW as 'Kerex.Optimizers>AdamW', which kreg's stand-ins do not answer
+    to: kreg once passed its serialization; a fresh process needs the library imported."""
+    report = realcases("own_name_loss")
+    assert report.ok and report["serialization"].outcome == "warn"
+    message = report["serialization"].message
+    assert "'RealCases.Losses>OwnNameLoss'" in message and "`import tests` first" in message
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile("sgd", kreg.get("realcases:own_name_loss"))
+    folder = plugin_site.parent / "own_name"
+    folder.mkdir(exist_ok=True)
+    model.save(folder / "model.keras")
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(OWN_NAME), str(folder / "model.keras")],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(plugin_site, KREG_PLUGINS="realcases"),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert "OwnNameLoss" in found["kreg_only"] and found["kreg_only"] != "loaded"
+    assert found["library_imported"] == "OwnNameLoss"
+
+
+def test_check_json_stays_json_when_a_library_prints(plugin_site):
+    """segmentation-models prints at import; `kreg check --json` output must still parse."""
+    done = subprocess.run(
+        [sys.executable, "-m", "kreg", "check", "realcases:noisy_loss", "--json"],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(plugin_site, KREG_PLUGINS="realcases"),
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout)["reports"][0]["ok"] is True
+    assert "noisy library" in done.stderr

@@ -105,10 +105,16 @@ def check_loss(subject: Subject, report: Report) -> None:
             )
         if not close(weighted, wanted):
             ignored = " (sample_weight was ignored)" if close(weighted, full) else ""
+            hint = (
+                ""
+                if BATCH_DEPENDENT in subject.tags
+                else f". If each sample's loss depends on the rest of the batch (contrastive "
+                f"losses), register it with tags=[{BATCH_DEPENDENT!r}]"
+            )
             raise CheckFailed(
                 f"with sample_weight {how} and sample 0's weight 0, reduction='sum' gives "
                 f"{shown(weighted)}, but {what} is {shown(wanted)}{ignored}; return "
-                "per-sample values from call() and let Loss.__call__ apply sample_weight"
+                f"per-sample values from call() and let Loss.__call__ apply sample_weight{hint}"
             )
         doubled = loss(y_true, y_pred, sample_weight=2 * np.asarray(weights, "float32"))
         if not close(doubled, 2 * to_numpy(full)):
@@ -116,6 +122,8 @@ def check_loss(subject: Subject, report: Report) -> None:
                 f"doubling every weight gave {shown(doubled)}, not twice {shown(full)}; sample "
                 "weights must scale each sample's loss"
             )
+        if BATCH_DEPENDENT in subject.tags:
+            return f"weights scale each sample's loss; weight 2 doubles it (weights {how})"
         return f"weight 0 drops a sample; weight 2 doubles the loss (weights {how})"
 
     def gradient() -> str:

@@ -188,10 +188,11 @@ def check_config_roundtrip(subject: Subject, value: Callable[[Any], Any]) -> str
                 f"({describe(error)}); register it with "
                 "@keras.saving.register_keras_serializable() so a saved model reloads it"
             ) from error
-        raise CheckFailed(
-            f"from_config(get_config()) raised {describe(error)}; __init__ must accept every "
-            "key get_config() returns (pass name= and dtype= on to super().__init__)"
-        ) from error
+        fix = plain_callable_fix(subject) or (
+            "__init__ must accept every key get_config() returns (pass name= and dtype= on "
+            "to super().__init__)"
+        )
+        raise CheckFailed(f"from_config(get_config()) raised {describe(error)}; {fix}") from error
     differences = config_differences(config, subject.config_of(clone))
     if differences:
         raise CheckFailed(
@@ -246,7 +247,28 @@ def check_serialization(subject: Subject, value: Callable[[Any], Any]) -> str:
         if subject.from_registry:
             raise CheckFailed(message) from error
         raise CheckWarning(message) from error
-    return f"as {registered or type(instance).__name__}{_compare_values(value, instance, clone)}"
+    compared = _compare_values(value, instance, clone)
+    _check_fresh_process(subject, type(instance), registered)
+    return f"as {registered or type(instance).__name__}{compared}"
+
+
+# Keras imports these packages itself when a saved model names one of their classes.
+_KERAS_IMPORTS = {"keras", "keras_hub", "keras_cv", "keras_nlp"}
+
+
+def _check_fresh_process(subject: Subject, cls: type, registered: str | None) -> None:
+    """Warn when a fresh process that imports only kreg could not find ``registered``."""
+    if not subject.fresh_names or not registered or registered in subject.fresh_names:
+        return
+    top = cls.__module__.split(".")[0]
+    if top in _KERAS_IMPORTS:
+        return
+    raise CheckWarning(
+        f"Keras saves it as {registered!r}, a name that only importing {top} registers: in a "
+        f"fresh process, load_model needs `import {top}` first (kreg's stand-ins answer to "
+        f"{', '.join(map(repr, subject.fresh_names))}). Its author can register it as "
+        f"@keras.saving.register_keras_serializable(package={top!r})"
+    )
 
 
 def _missing_required(error: BaseException) -> str:

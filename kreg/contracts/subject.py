@@ -30,6 +30,9 @@ class Subject:
     as_written: bool = False
     """Judge ``get_config`` as the author wrote it (a third-party entry): kreg's repairs in
     this process are looked through, so the check still fails what kreg.get repaired."""
+    fresh_names: tuple[str, ...] = ()
+    """For a lazy entry: the Keras names kreg's stand-ins answer to in a fresh process (a
+    saved model under another name needs its library imported before ``load_model``)."""
 
     def make(self, **overrides: Any) -> Any:
         """A fresh instance with the example's arguments plus ``overrides``."""

@@ -260,8 +260,10 @@ def create(entry: Entry, config: dict[str, Any], *, warn: bool = True) -> Any:
         raise _build_error(entry, config, error) from error
     if state.failure and not config:
         state.failure = None
-    if state.notices and warn:
-        for notice in state.notices:
+    if state.notices is not None and warn:
+        from kreg.registry.notices import saving_notice
+
+        for notice in [*state.notices, *saving_notice(entry, built)]:
             warn_caller(notice)
         state.notices = None
     return built

@@ -268,10 +268,18 @@ class Catalog:
 
 
 def _load_for_keras(entry: Entry) -> Any:
-    """Import ``entry``'s target and register it with Keras (a saved model needs it)."""
+    """Import ``entry``'s target and register it with Keras (a saved model needs it).
+
+    Prepared as for ``kreg.get`` (its ``get_config`` repaired where kreg repairs it), so a
+    model loaded here and saved again keeps what the first save kept.
+    """
     from kreg.kerasext.serialization import make_serializable
     from kreg.registry import build
 
+    try:
+        build.factory(entry)
+    except Exception:  # refused or broken: Keras's own error will say what went wrong
+        pass
     return make_serializable(build.load(entry), entry.plugin)
 
 

@@ -86,7 +86,16 @@ def subject_for_entry(entry: Entry, example: Any = None) -> Subject:
         tags=entry.tags,
         from_registry=True,
         as_written=not entry.is_builtin,
+        fresh_names=_stand_in_names(entry),
     )
+
+
+def _stand_in_names(entry: Entry) -> tuple[str, ...]:
+    """The names kreg registers stand-ins under for a lazy entry (see ``keras_ready``)."""
+    if entry.is_builtin or not isinstance(entry.target, str):
+        return ()
+    module, _, attribute = entry.target.partition(":")
+    return tuple(f"{p}>{attribute}" for p in dict.fromkeys((entry.plugin, module.split(".")[0])))
 
 
 def check_many(
@@ -130,5 +139,9 @@ def check_many(
 
 def _check_in_worker(names: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """Check entries by (qualified name, kind) in a worker process; reports come back as dicts."""
+    import contextlib
+    import sys
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    return [check_entry(CATALOG.lookup(name, kind)).as_dict() for name, kind in names]
+    with contextlib.redirect_stdout(sys.stderr):  # a library's prints stay off the parent's
+        return [check_entry(CATALOG.lookup(name, kind)).as_dict() for name, kind in names]

@@ -43,10 +43,11 @@ def first_use_notices(entry: Entry, target: Any, structural: Report) -> list[str
             else "kreg could not repair it"
         )
         problem = failed[0].message if failed else _dropped(target, repaired)
+        kept = ", so models saved with kreg's objects keep them" if repaired else ""
         notices.append(
-            f"{entry.qualified_name} trains, but a saved model would not keep all its "
-            f"arguments: {problem}. {done}; `kreg check {entry.qualified_name}` "
-            f"shows the fix for its author (plugin {entry.plugin!r})."
+            f"{entry.qualified_name} trains, but as its author wrote it a saved model would "
+            f"not keep all its arguments: {problem}. {done}{kept}; `kreg check "
+            f"{entry.qualified_name}` shows the fix for its author (plugin {entry.plugin!r})."
         )
     notices += [
         f"{entry.qualified_name}: {reason} (a known defect, '{tag}', declared by the plugin "
@@ -54,6 +55,45 @@ def first_use_notices(entry: Entry, target: Any, structural: Report) -> list[str
         for tag, reason in entry.defects
     ]
     return notices
+
+
+def saving_notice(entry: Entry, instance: Any) -> list[str]:
+    """Why a model compiled with ``instance`` (the entry's first build) would not save or
+    load, when it is not a ``get_config`` gap (those are told and repaired at first use).
+
+    Example:
+        >>> import kreg, keras
+        >>> saving_notice(kreg.lookup("huber"), keras.losses.Huber())
+        []
+    """
+    if entry.is_builtin:
+        return []
+    import keras
+
+    from kreg.contracts.structural import callable_class
+
+    target = entry.load()
+    head = f"{entry.qualified_name} trains, but"
+    tail = f"`kreg check {entry.qualified_name}` shows the fix for its author"
+    plain = inspect.isclass(target) and callable_class(target, entry.kind)
+    if plain or (getattr(instance, "fn", None) is not None and not inspect.isfunction(instance.fn)):
+        return [
+            f"{head} it is a plain callable, not a Keras class: Keras saves it by its name "
+            f"only, so a saved model does not load; {tail}."
+        ]
+    try:
+        serialized = keras.saving.serialize_keras_object(instance)
+    except Exception as error:
+        return [f"{head} model.save() raises {type(error).__name__}: {error}; {tail}."]
+    registered = serialized.get("registered_name") if isinstance(serialized, dict) else None
+    found = keras.saving.get_registered_object(registered) if registered else None
+    if found is not None and inspect.isclass(found) and found is not type(instance):
+        return [
+            f"{head} Keras's registry maps its saved name {registered!r} to "
+            f"{found.__module__}.{found.__qualname__}: a saved model loads that class "
+            f"instead (or fails); {tail}."
+        ]
+    return []
 
 
 def _dropped(cls: type, arguments: list[str]) -> str:

@@ -43,6 +43,13 @@ def registrar(
         entry = make_entry(
             kind, plugin, version, obj, name, aliases, example, tags, legacy_aliases, defects
         )
+        # An explicit name wins over an earlier entry's implicit alias (its object's name):
+        # register(Cls, "variant") then register(Cls) names the second 'cls' (snake_case).
+        wanted = normalize(entry.name)
+        for index, earlier in enumerate(staged):
+            implicit_alias = earlier.aliases[:1] == (_object_name(earlier.target),)
+            if earlier.kind == kind and implicit_alias and normalize(earlier.aliases[0]) == wanted:
+                staged[index] = dataclasses.replace(earlier, aliases=earlier.aliases[1:])
         taken = {normalize(s) for e in staged if e.kind == kind for s in e.spellings}
         implicit = entry.aliases[:1] if entry.aliases[:1] == (_object_name(obj),) else ()
         if implicit and normalize(implicit[0]) in taken:

@@ -135,6 +135,18 @@ class SecondCollidingLoss(keras.losses.Loss):
         return 10.0 * ops.mean(ops.square(y_true - y_pred), axis=-1)
 
 
+@keras.saving.register_keras_serializable(package="RealCases.Losses")
+class OwnNameLoss(keras.losses.Loss):
+    """Registered with Keras under its library's own name, as kerex registers its optimizers
+    (``Kerex.Optimizers>AdamW``): only importing the library makes that name known."""
+
+    def __init__(self, name: str = "own_name_loss", **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        return ops.mean(ops.abs(y_true - y_pred), axis=-1)
+
+
 class DiceLoss:
     """A plain callable class, not a ``keras.losses.Loss`` (segmentation-models style)."""
 

@@ -203,3 +203,18 @@ def test_declared_defects_are_kept_and_checked():
     for bad in ({"weights": ""}, ["weights"], {3: "x"}):
         with pytest.raises(RegistrationError, match="defects= must be a dict"):
             entries_of("bridge", "loss", ("lib.losses:Pairwise", {"defects": bad}))
+
+
+def test_a_variant_registered_first_leaves_the_plain_name_to_the_class():
+    """register(Cls, "variant") then register(Cls): the variant's implicit alias (the class
+    name) once made the plain registration clash with it, and the whole plugin failed."""
+    variant, plain = entries_of(
+        "lib",
+        "metric",
+        ("lib.metrics:BinaryAccuracyNoNaN", {"name": "binary_accuracy_no_nan_1d"}),
+        ("lib.metrics:BinaryAccuracyNoNaN", {}),
+    )
+    assert (variant.name, variant.aliases) == ("binary_accuracy_no_nan_1d", ())
+    assert plain.name == "binary_accuracy_no_nan"  # which "BinaryAccuracyNoNaN" also spells
+    with pytest.raises(RegistrationError, match="twice"):  # a real clash still fails
+        entries_of("lib", "metric", ("lib.m:A", {"name": "same"}), ("lib.m:B", {"name": "same"}))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -41,7 +42,10 @@ def command_check(arguments: argparse.Namespace) -> int:
     found = chosen_entries(arguments.name, arguments.plugin, arguments.all, arguments.kind)
     jobs = arguments.jobs or (min(os.cpu_count() or 1, 4) if len(found) >= PARALLEL_FROM else 1)
     started = time.perf_counter()
-    reports = check_many(found, jobs, progress=_progress_bar(len(found)))
+    # What the components print (a library announcing itself at import) goes to stderr, so
+    # that --json output stays valid JSON.
+    with contextlib.redirect_stdout(sys.stderr) if arguments.json else contextlib.nullcontext():
+        reports = check_many(found, jobs, progress=_progress_bar(len(found)))
     wall = time.perf_counter() - started
     failed = [r for r in reports if not r.ok]
     if arguments.json:

@@ -30,6 +30,7 @@ from typing import Any
 
 from kreg.contracts.examples import BuiltinExample
 from kreg.names import canonical_name, normalize
+from kreg.registry.builtin_expects import BUILTIN_EXPECTS, METRICS
 from kreg.registry.hookspecs import hookimpl
 from kreg.registry.sources import imported_names, package_root, string_aliases
 
@@ -173,6 +174,9 @@ def _register_all(register: Callable[..., None], kind: str) -> None:
     for registration in catalogue(kind):
         registration = dict(registration)
         example = BuiltinExample(kind, registration["name"])
+        expects = BUILTIN_EXPECTS.get(kind, {}).get(registration["name"])
+        if expects is not None:
+            registration["expects"] = expects
         register(registration.pop("obj"), example=example, **registration)
 
 
@@ -196,6 +200,7 @@ def register_metrics(register: Callable[..., None]) -> None:
         aliases=["acc", "Accuracy", "ACC"],
         tags=["accuracy"],
         example=BuiltinExample("metric", "accuracy"),
+        expects=METRICS["accuracy"],
     )
     register(
         "keras.src.metrics.accuracy_metrics:Accuracy",
@@ -203,6 +208,7 @@ def register_metrics(register: Callable[..., None]) -> None:
         aliases=["ExactAccuracy"],
         tags=["accuracy"],
         example=BuiltinExample("metric", "exact_accuracy"),
+        expects=METRICS["exact_accuracy"],
     )
     _register_all(register, "metric")
 

@@ -17,6 +17,7 @@ from kreg.registry import build
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from kreg.contracts.report import Report
+    from kreg.registry.expects import Expects
     from kreg.registry.parameters import Parameters
 
 
@@ -49,6 +50,8 @@ class Entry:
     example: Callable[[], Any] | None = None
     defects: tuple[tuple[str, str], ...] = ()
     """Known defects its plugin declares, as ``(tag, one-line reason)``: ``kreg.get`` warns."""
+    expects: Expects | None = None
+    """What it expects of ``y_true``/``y_pred`` (losses, metrics), for :func:`kreg.preflight`."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_sealed", True)

@@ -2,7 +2,7 @@
 
 Each hook receives one argument, ``register``: call it once per component.
 Its signature is ``register(obj, name=None, *, aliases=(), example=None, tags=(),
-legacy_aliases=(), defects=None)``:
+legacy_aliases=(), defects=None, expects=None)``:
 
 - ``obj``: a class, a plain function ``fn(y_true, y_pred)`` (losses and
   metrics), or a lazy ``"module:attr"`` string imported on first use.
@@ -19,6 +19,14 @@ legacy_aliases=(), defects=None)``:
 - ``defects``: ``{tag: one-line reason}`` for each real defect the plugin knows the
   component has (a bridge to a library it does not own): ``kreg.get`` warns with the
   reason the first time, ``kreg show`` lists them, and ``kreg check`` still tests it.
+- ``expects`` (losses and metrics): what the component expects of the data, for
+  :func:`kreg.preflight`: a dict ``{"y_true": ..., "y_pred": ..., "task": ...,
+  "logits": "from_logits"}`` whose words come from :mod:`kreg.registry.expects`
+  (``y_true``: binary, class_ids, one_hot, multi_hot, signed, real, non_negative,
+  distribution, ranking, any; ``y_pred``: probabilities, distribution, logits, real,
+  non_negative, any; ``task``: classification, regression, ranking, any). ``logits``
+  names the argument that, when true, makes ``y_pred`` logits. Without it the
+  component gets no preflight findings.
 """
 
 from __future__ import annotations

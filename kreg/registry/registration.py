@@ -9,6 +9,7 @@ from typing import Any
 from kreg.errors import RegistrationError
 from kreg.names import canonical_name, normalize
 from kreg.registry.entry import Entry
+from kreg.registry.expects import expects_from
 
 
 def registrar(
@@ -39,10 +40,13 @@ def registrar(
         tags: Any = (),
         legacy_aliases: Any = (),
         defects: Any = None,
+        expects: Any = None,
     ) -> None:
         entry = make_entry(
             kind, plugin, version, obj, name, aliases, example, tags, legacy_aliases, defects
         )
+        if expects is not None:
+            entry = dataclasses.replace(entry, expects=_expects(kind, expects, plugin))
         # An explicit name wins over an earlier entry's implicit alias (its object's name):
         # register(Cls, "variant") then register(Cls) names the second 'cls' (snake_case).
         wanted = normalize(entry.name)
@@ -63,6 +67,15 @@ def registrar(
         staged.append(entry)
 
     return register
+
+
+def _expects(kind: str, value: Any, plugin: str) -> Any:
+    if kind not in ("loss", "metric"):
+        raise RegistrationError(
+            f"plugin {plugin!r}: expects= describes the data a loss or metric takes; "
+            f"{kind}s have none. Remove expects= from this register call."
+        )
+    return expects_from(value, plugin)
 
 
 def _object_name(obj: Any) -> str:

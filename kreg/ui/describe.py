@@ -31,6 +31,7 @@ def entry_details(entry: Entry) -> dict[str, Any]:
         "tags": list(entry.tags),
         "defects": {tag: reason for tag, reason in entry.defects},
         "repaired": repaired_arguments(entry),
+        "expects": entry.expects.describe() if entry.expects else None,
         "summary": entry.summary,
         "rejected": entry.rejection,
     }

@@ -218,3 +218,57 @@ def test_a_variant_registered_first_leaves_the_plain_name_to_the_class():
     assert plain.name == "binary_accuracy_no_nan"  # which "BinaryAccuracyNoNaN" also spells
     with pytest.raises(RegistrationError, match="twice"):  # a real clash still fails
         entries_of("lib", "metric", ("lib.m:A", {"name": "same"}), ("lib.m:B", {"name": "same"}))
+
+
+def test_every_keras_loss_and_metric_declares_what_it_expects():
+    """A new Keras loss or metric without a row in builtin_expects fails here (issue 15)."""
+    from kreg.registry.builtin import catalogue
+    from kreg.registry.builtin_expects import BUILTIN_EXPECTS
+
+    for kind in ("loss", "metric"):
+        names = {registration["name"] for registration in catalogue(kind)}
+        if kind == "metric":
+            names |= {"accuracy", "exact_accuracy"}
+        assert len(names) > 20
+        missing = sorted(names - set(BUILTIN_EXPECTS[kind]))
+        assert not missing, f"Keras {kind}es without an expects= row in builtin_expects: {missing}"
+        stale = sorted(set(BUILTIN_EXPECTS[kind]) - names)
+        assert not stale, f"rows for {kind}es this Keras does not have: {stale}"
+
+
+def test_the_catalogue_carries_the_declarations_of_keras_and_contrib():
+    import kreg
+
+    declared = {e.qualified_name: e.expects for e in kreg.entries() if e.kind in ("loss", "metric")}
+    assert declared["keras:sparse_categorical_crossentropy"].y_pred_for({"from_logits": 1}) == (
+        "logits"
+    )
+    assert declared["keras:accuracy"].task == "classification"
+    contrib = {k: v for k, v in declared.items() if k.startswith("contrib:")}
+    assert len(contrib) == 4 and all(contrib.values()), contrib
+    assert all(e.expects is None for e in kreg.entries() if e.kind in ("optimizer", "schedule"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "expects", "message"),
+    [
+        ("loss", {"y_true": "labels"}, "y_true must be one of binary, class_ids"),
+        ("loss", {"y_pred": "probs"}, "y_pred must be one of probabilities"),
+        ("metric", {"task": "vision"}, "task must be one of classification"),
+        ("loss", {"y_true": "real", "shape": 3}, "must be a dict with the keys"),
+        ("loss", {"logits": "from logits"}, "logits must name a constructor argument"),
+        ("loss", ["real"], "must be a dict"),
+        ("optimizer", {"y_true": "real"}, "optimizers have none"),
+    ],
+)
+def test_bad_expects_declarations_are_refused_with_the_vocabulary(kind, expects, message):
+    with pytest.raises(RegistrationError, match=message):
+        registrar(kind, "lib", None, [])("lib.m:Thing", expects=expects)
+
+
+def test_a_plugin_declares_expects_as_a_dict():
+    staged: list[Entry] = []
+    registrar("loss", "lib", None, staged)(
+        "lib.m:Pinball", expects={"y_true": "real", "y_pred": "real", "task": "regression"}
+    )
+    assert staged[0].expects.describe() == "y_true real, y_pred real, task regression"

@@ -2,7 +2,8 @@
 
 Targets are ``"module:Class"`` strings, so ``kreg list`` shows them without
 importing Keras. Each registration carries an ``example`` with data that suits
-the component, used by ``kreg check`` and ``kreg.testing``.
+the component, used by ``kreg check`` and ``kreg.testing``, and losses and metrics
+declare the data they take (``expects``), used by ``kreg.preflight``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def register_losses(register: Callable[..., None]) -> None:
         aliases=["focal_tversky_loss"],
         example=_masks,
         tags=["segmentation"],
+        expects={"y_true": "binary", "y_pred": "probabilities"},
     )
     register(
         "kreg_contrib.losses:Quantile",
@@ -54,6 +56,7 @@ def register_losses(register: Callable[..., None]) -> None:
         aliases=["pinball", "quantile_loss", "pinball_loss"],
         example=_regression,
         tags=["regression"],
+        expects={"y_true": "real", "y_pred": "real", "task": "regression"},
     )
 
 
@@ -66,6 +69,7 @@ def register_metrics(register: Callable[..., None]) -> None:
         aliases=["mcc", "matthews_correlation_coefficient"],
         example=_binary,
         tags=["classification"],
+        expects={"y_true": "binary", "y_pred": "any", "task": "classification"},
     )
     register(
         "kreg_contrib.metrics:CohenKappa",
@@ -73,6 +77,7 @@ def register_metrics(register: Callable[..., None]) -> None:
         aliases=["kappa"],
         example=_classes,
         tags=["classification"],
+        expects={"y_true": "any", "y_pred": "any", "task": "classification"},
     )
 
 

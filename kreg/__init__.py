@@ -42,6 +42,7 @@ __all__ = [
     "lookup",
     "plugins",
     "prefer",
+    "preflight",
     "reload",
 ]
 
@@ -55,6 +56,10 @@ def __getattr__(name: str) -> object:
         from kreg.registry.checking import check
 
         return check
+    if name in ("preflight", "Preflight", "Finding"):
+        import kreg.preflight_checks as module
+
+        return getattr(module, name)
     if name == "__version__":
         from kreg.versions import installed_version
 

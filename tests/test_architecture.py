@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("contracts", ("kreg.contracts",)),
     ("registry", ("kreg.registry",)),
     ("cell", ("kreg.cell",)),
+    ("preflight", ("kreg.preflight_checks",)),
     ("training", ("kreg.training",)),
     ("ui", ("kreg.ui",)),
     ("public", ("kreg", "kreg.__main__", "kreg.testing", "kreg.widgets")),

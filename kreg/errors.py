@@ -186,6 +186,22 @@ class TrainingSetupError(KregError):
     """
 
 
+class PreflightError(KregError):
+    """Preflight found errors in the model, the data and the components together.
+
+    The message lists each finding and its fix; ``findings`` holds them
+    (a :class:`kreg.preflight_checks.Preflight`). Nothing was touched.
+
+    Example:
+        >>> str(PreflightError("preflight: 1 error, 0 warnings"))
+        'preflight: 1 error, 0 warnings'
+    """
+
+    def __init__(self, message: str, findings: object = None) -> None:
+        super().__init__(message)
+        self.findings = findings
+
+
 class TrainingFault(KregError):
     """Training stopped on an error: a callback raised, memory ran out, or a step failed.
 

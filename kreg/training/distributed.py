@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kreg.errors import DistributedSetupError
+from kreg.errors import DistributedSetupError, PreflightError
 from kreg.training.cluster import EpochCheckpoint, patch_keras_for_multiworker, use_cpu_devices
 from kreg.training.placement import Role, place
 from kreg.training.precision import add_loss_scaling
@@ -90,12 +90,15 @@ def train_export(
     seed: int = 0,
     verbose: int = 2,
     log: Callable[[str], None] = print,
+    preflight: bool = True,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Train the export at ``path``; return a summary (strategy, epochs, history, wall time).
 
     The chief writes the trained model (``model.keras``) and ``history.json``
     into ``output`` (default ``PATH/trained``). Every worker must call this with
-    the same arguments (and its own ``TF_CONFIG``).
+    the same arguments (and its own ``TF_CONFIG``). Preflight's findings are logged
+    first, and its errors stop it (:class:`~kreg.errors.PreflightError`) unless ``force``.
 
     Example (doctest skipped: it trains):
         >>> train_export("exports/mlp", epochs=2)["epochs_completed"]  # doctest: +SKIP
@@ -125,6 +128,8 @@ def train_export(
     with distribution.scope():
         model = export.load_model()
         compile_args = export.compile_args()
+        if preflight:
+            _preflight(model, compile_args, fit_arguments, force, log)
         add_loss_scaling(compile_args, export.document.get("precision"))
         model.compile(**compile_args, steps_per_execution=spe)
         model.optimizer.build(model.trainable_variables)
@@ -190,6 +195,37 @@ def train_export(
         f"in {wall:.2f} s: {final or 'nothing trained'}"
     )
     return summary
+
+
+def _preflight(
+    model: Any,
+    compile_args: dict[str, Any],
+    fit_arguments: dict[str, Any],
+    force: bool,
+    log: Callable[[str], None],
+) -> None:
+    """Log preflight's findings; raise on errors unless ``force`` (``kreg train --force``)."""
+    from kreg.preflight_checks import preflight as check
+
+    findings = check(
+        model,
+        loss=compile_args.get("loss"),
+        metrics=compile_args.get("metrics"),
+        x=fit_arguments.get("x"),
+        y=fit_arguments.get("y"),
+        class_weight=fit_arguments.get("class_weight"),
+        validation_data=fit_arguments.get("validation_data"),
+    )
+    for finding in findings:
+        if finding.severity != "info":
+            log(f"kreg train: preflight {finding}")
+    if findings.errors and not force:
+        listed = "\n".join(str(finding) for finding in findings.errors)
+        raise PreflightError(
+            f"preflight stopped kreg train before training:\n{listed}\n"
+            "Fix the export, or train anyway with --force (--no-preflight skips the checks).",
+            findings,
+        )
 
 
 def _reason(error: Exception) -> str:

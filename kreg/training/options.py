@@ -21,6 +21,8 @@ class RunOptions:
         steps_per_execution: a whole number, or ``"auto"`` (see :mod:`kreg.training.speed`).
         verbose: Keras's ``fit`` verbosity, 0, 1 or 2.
         export: a folder to write the run to for ``kreg train`` (checked before training).
+        preflight: check the model, data and components together first (:func:`kreg.preflight`).
+        force: train even when preflight found errors.
 
     Raises:
         TrainingSetupError: a value out of range (the message names the flag).
@@ -40,6 +42,8 @@ class RunOptions:
     steps_per_execution: int | str = "auto"
     verbose: int = 0
     export: str | None = None
+    preflight: bool = True
+    force: bool = False
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:

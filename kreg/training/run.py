@@ -71,6 +71,8 @@ class Run:
     notes: list[str] = field(default_factory=list)
     view: TrainingView | None = None
     initial_weights: list[Any] | None = field(default=None, repr=False)
+    findings: list[Any] = field(default_factory=list)
+    """What preflight found (a :class:`~kreg.preflight_checks.Preflight`; empty if skipped)."""
 
     def export(
         self, path: str | os.PathLike[str], weights: str = "initial", data: bool = True
@@ -143,6 +145,9 @@ class Run:
         if self.stopped:
             lines.append(f"stopped early: {self.stopped}")
         lines.extend(f"note: {note}" for note in self.notes)
+        lines.extend(
+            f"preflight {f.severity}: {f.message}" for f in self.findings if f.severity != "info"
+        )
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -1,13 +1,15 @@
 """One cell, start to end: the path that ``%%kcompile`` and the widget share.
 
 1. :func:`plan_cell`: choose the strategy, then resolve the cell in its scope (components
-   that create variables, metrics say, must be built there); an export is checked now.
+   that create variables, metrics say, must be built there); an export is checked now;
+   preflight reads the model, the data and the components together (``plan.findings``).
    Nothing has touched the model yet, and ``--dry-run`` stops here.
-2. :func:`run_cell`: the precision policy; the model rebuilt for the strategy or the
-   policy if needed (the caller's variable is replaced only with the run's model);
-   compile, with the previous compile state put back if Keras refuses; fit with a view
-   (:func:`kreg.training.fit.fit`); the :class:`~kreg.training.run.Run`, which is also
-   ``kreg.last_run``. The global dtype policy is always restored.
+2. :func:`run_cell`: preflight's errors stop here (unless ``--force``); the precision
+   policy; the model rebuilt for the strategy or the policy if needed (the caller's
+   variable is replaced only with the run's model); compile, with the previous compile
+   state put back if Keras refuses; fit with a view (:func:`kreg.training.fit.fit`); the
+   :class:`~kreg.training.run.Run`, which is also ``kreg.last_run``. The global dtype
+   policy is always restored.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kreg.cell.parse import Cell, parse_cell
 from kreg.cell.resolve import resolve_cell
 from kreg.cell.spec import CompileSpec
-from kreg.errors import KregError, TrainingFault, TrainingSetupError
+from kreg.errors import KregError, PreflightError, TrainingFault, TrainingSetupError
+from kreg.preflight_checks import Preflight, preflight_spec
+from kreg.preflight_checks.translate import translate
 from kreg.training.options import RunOptions
 from kreg.training.placement import Placement, needs_rebuild, place
 from kreg.training.run import Run, remember
@@ -41,6 +45,7 @@ class Plan:
     spec: CompileSpec
     placement: Placement
     options: RunOptions
+    findings: Preflight = field(default_factory=Preflight)
 
 
 def plan_cell(
@@ -66,7 +71,28 @@ def plan_cell(
         from kreg.training.export import check_exportable
 
         check_exportable(spec)  # say now, not after an hour of training
-    return Plan(spec, placement, options)
+    findings = Preflight()
+    if options.preflight and model is not None:
+        findings = preflight_spec(model, spec)
+    return Plan(spec, placement, options, findings)
+
+
+def refuse_on_errors(plan: Plan, model_name: str = "model") -> None:
+    """Raise :class:`~kreg.errors.PreflightError` when preflight found errors (not ``--force``).
+
+    Example:
+        >>> refuse_on_errors(plan_cell("loss = mse", None, {}))  # no model: nothing found
+    """
+    errors = plan.findings.errors
+    if not errors or plan.options.force:
+        return
+    listed = "\n".join(str(finding) for finding in plan.findings)
+    raise PreflightError(
+        f"preflight stopped the cell before anything touched {model_name}:\n{listed}\n"
+        "Fix the cell (each fix is above), or run it anyway with --force "
+        "(--no-preflight skips these checks).",
+        plan.findings,
+    )
 
 
 def run_cell(
@@ -84,6 +110,7 @@ def run_cell(
     variable. The run becomes ``kreg.last_run``, also after a fault.
 
     Raises:
+        PreflightError: preflight found errors and ``--force`` was not given.
         TrainingSetupError: the model cannot be rebuilt, or Keras refused the compile.
         TrainingFault: training stopped on an error; ``fault.run`` is the partial Run.
 
@@ -100,6 +127,7 @@ def run_cell(
 
     from kreg.training.precision import add_loss_scaling, mixed_policy, rebuild
 
+    refuse_on_errors(plan, model_name)
     placement, spec = plan.placement, plan.spec
     previous_policy = keras.mixed_precision.global_policy()
     policy = mixed_policy() if plan.options.mixed_precision else None
@@ -164,15 +192,18 @@ def compile_model(model: Any, compile_args: Mapping[str, Any], extra: Mapping[st
 
 @contextlib.contextmanager
 def _keras_refusals() -> Iterator[None]:
-    """Keras's own exceptions (not kreg's) as a :class:`~kreg.errors.TrainingSetupError`."""
+    """Keras's own exceptions (not kreg's) as a :class:`~kreg.errors.TrainingSetupError`, told
+    as a preflight finding with its fix when kreg recognises the error."""
     try:
         yield
     except KregError:
         raise
     except Exception as error:
-        raise TrainingSetupError(
-            f"Keras refused the configuration: {type(error).__name__}: {error}"
-        ) from error
+        message = f"Keras refused the configuration: {type(error).__name__}: {error}"
+        finding = translate(error)
+        if finding is not None:
+            message = f"Keras failed on the first batch; kreg reads it as:\n{finding}\n{message}"
+        raise TrainingSetupError(message) from error
 
 
 def _train(
@@ -209,6 +240,9 @@ def _train(
             f"{placement.describe()} · precision {run.precision} · XLA "
             f"{'on' if run.jit_compile else 'off'} · steps_per_execution {spe} ({reason})"
         )
+        for finding in plan.findings:
+            if finding.severity != "info":
+                announce(f"preflight {finding}")
     if fit_args is None:
         return run
     batch_size = fit_args.get("batch_size") or (
@@ -241,7 +275,12 @@ def _train(
     if outcome.steps_run and outcome.error is None:
         model._kreg_seconds_per_step = run.wall_seconds / outcome.steps_run
     if outcome.error is not None and not isinstance(outcome.error, KeyboardInterrupt):
-        raise TrainingFault(outcome.stopped or str(outcome.error), run) from outcome.error
+        message = outcome.stopped or str(outcome.error)
+        read_as = translate(outcome.error) if outcome.steps_completed == 0 else None
+        if read_as is not None:
+            run.findings.append(read_as)
+            message = f"Keras failed on the first batch; kreg reads it as:\n{read_as}\n{message}"
+        raise TrainingFault(message, run) from outcome.error
     return run
 
 
@@ -262,4 +301,5 @@ def _new_run(model: Any, plan: Plan, model_name: str, spe: int, reason: str) -> 
         steps_per_execution=spe,
         steps_per_execution_reason=reason,
         notes=list(plan.spec.notes),
+        findings=list(plan.findings),
     )

@@ -34,6 +34,8 @@ def add_train_command(commands: Any) -> None:
     training.add_argument("--seed", type=int, default=0, help="the same on every worker")
     training.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2)
     training.add_argument("--json", action="store_true", help="print the summary as JSON")
+    training.add_argument("--force", action="store_true", help="train despite preflight errors")
+    training.add_argument("--no-preflight", action="store_true", help="skip kreg.preflight")
     training.set_defaults(run=command_train)
 
 
@@ -54,6 +56,8 @@ def command_train(arguments: argparse.Namespace) -> int:
         seed=arguments.seed,
         verbose=arguments.verbose,
         log=lambda line: print(line, file=sys.stderr if arguments.json else sys.stdout, flush=True),
+        preflight=not arguments.no_preflight,
+        force=arguments.force,
     )
     if arguments.json:
         print(json.dumps(summary))

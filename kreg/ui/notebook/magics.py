@@ -27,6 +27,8 @@ class KregMagics(Magics):
     @argument("model", help="name of the Keras model variable")
     @argument("-o", "--output", help="store the Run in this variable")
     @argument("--dry-run", action="store_true", help="show the resolved cell; change nothing")
+    @argument("--no-preflight", action="store_true", help="skip kreg.preflight's checks")
+    @argument("--force", action="store_true", help="train even when preflight finds errors")
     @argument("--no-plot", action="store_true", help="progress line only, no live plot")
     @argument("--strategy", default="auto", help=f"one of {', '.join(STRATEGIES)}")
     @argument("--mixed-precision", action="store_true", help="float16 on GPU, bfloat16 elsewhere")
@@ -137,6 +139,8 @@ def _options(arguments: Any) -> RunOptions:
         steps_per_execution=int(spe) if spe.isdigit() else spe,
         verbose=int(verbose) if verbose.isdigit() else verbose,
         export=arguments.export,
+        preflight=not arguments.no_preflight,
+        force=arguments.force,
     )
 
 

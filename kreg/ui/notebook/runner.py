@@ -42,7 +42,7 @@ def run_kcompile(
     if dry_run:
         from IPython.display import display
 
-        display(DryRun(plan.spec, model_name, plan.placement))
+        display(DryRun(plan.spec, model_name, plan.placement, plan.findings))
         return None
     fault = None
     try:
@@ -135,13 +135,29 @@ class DryRun:
         )
     """
 
-    def __init__(self, spec: CompileSpec, model_name: str, placement: Placement) -> None:
+    def __init__(
+        self,
+        spec: CompileSpec,
+        model_name: str,
+        placement: Placement,
+        findings: list[Any] | None = None,
+    ) -> None:
         self.spec, self.model_name, self.placement = spec, model_name, placement
+        self.findings = list(findings or [])
 
     def _lines(self, code: str) -> list[str]:
         lines = [f"dry run: nothing was compiled. Placement: {self.placement.describe()}.", ""]
         lines += [f"- {key} = {code_of}" for key, code_of in self.spec.code.items()]
         lines += [f"- note: {note}" for note in self.spec.notes]
+        if self.findings:
+            errors = sum(f.severity == "error" for f in self.findings)
+            lines += [
+                "",
+                f"Preflight ({errors} error{'s' * (errors != 1)}; training would stop):"
+                if errors
+                else "Preflight:",
+            ]
+            lines += [f"- {finding}".replace("\n", "\n ") for finding in self.findings]
         return [*lines, "", "Plain Keras equivalent:", "", code]
 
     def __repr__(self) -> str:

@@ -18,6 +18,7 @@ import ipywidgets as w
 from kreg.cell.parse import parse_cell
 from kreg.cell.resolve import resolve_cell
 from kreg.errors import KregError, TrainingFault
+from kreg.preflight_checks import Preflight, preflight_spec
 from kreg.training.options import STRATEGIES, RunOptions
 from kreg.training.run import Run
 from kreg.training.runner import Plan, plan_cell, run_cell
@@ -76,6 +77,8 @@ class CompileWidget(w.VBox):
             "validation_data": _variable_name(validation_data, "validation_data"),
         }
         self.run: Run | None = None
+        self.findings = Preflight()
+        self._confirming = False  # Train was clicked once while preflight found errors
         self._thread: threading.Thread | None = None
         self._view: LiveView | None = None
         self.components = ComponentPickers(on_change=self._refresh_views)
@@ -101,6 +104,8 @@ class CompileWidget(w.VBox):
         self.export_path.add_class("kreg-export-path")
         self.export_button = _button("Export", "kreg-export", self._export_clicked)
         self.export_button.disabled = True
+        self.findings_view = w.HTML()
+        self.findings_view.add_class("kreg-preflight")
         self.status = w.HTML("ready")
         self.status.add_class("kreg-status")
         self.progress = w.IntProgress(value=0, min=0, max=1, description="")
@@ -122,6 +127,7 @@ class CompileWidget(w.VBox):
                 self.components,
                 w.HBox(list(settings)),
                 w.HBox([self.strategy, self.mixed_precision]),
+                self.findings_view,
                 w.HBox([*buttons, self.export_path, self.export_button]),
                 self.status,
                 self.progress,
@@ -140,9 +146,11 @@ class CompileWidget(w.VBox):
 
     # -- the cell -------------------------------------------------------------------------
 
-    def options(self) -> RunOptions:
-        """The run options the form sets (strategy, mixed precision)."""
-        return RunOptions(strategy=self.strategy.value, mixed_precision=self.mixed_precision.value)
+    def options(self, force: bool = False) -> RunOptions:
+        """The run options the form sets (strategy, mixed precision; ``force``: despite errors)."""
+        return RunOptions(
+            strategy=self.strategy.value, mixed_precision=self.mixed_precision.value, force=force
+        )
 
     def as_cell(self, train: bool = True) -> str:
         """The ``%%kcompile`` cell that does what the form says (Train, or Compile only)."""
@@ -175,13 +183,13 @@ class CompileWidget(w.VBox):
             raise KregError(invalid)
         return self.as_cell(train).partition("\n")[2]
 
-    def plan(self, train: bool = True) -> Plan:
+    def plan(self, train: bool = True, force: bool = False) -> Plan:
         """Parse, place and resolve the form's cell exactly as ``%%kcompile`` does.
 
         Raises:
             KregError: an invalid setting (the message names it); the model is untouched.
         """
-        return plan_cell(self._body(train), self.model, self._namespace(), self.options())
+        return plan_cell(self._body(train), self.model, self._namespace(), self.options(force))
 
     def _refresh_views(self) -> None:
         self.cell_view.value = self.as_cell()
@@ -191,6 +199,14 @@ class CompileWidget(w.VBox):
             self.code_view.value = f"# not valid yet: {error}"
             return
         self.code_view.value = spec.to_code(self.names["model"])
+        self._show_findings(preflight_spec(self.model, spec))
+
+    def _show_findings(self, findings: Preflight) -> None:
+        """Preflight's findings under the form; a change of the form asks again before Train."""
+        self.findings = findings
+        self.findings_view.value = findings._repr_html_() if findings else ""
+        self._confirming = False
+        self.train_button.description = "Train"
 
     # -- actions --------------------------------------------------------------------------
 
@@ -212,9 +228,20 @@ class CompileWidget(w.VBox):
             self._say("no training data: CompileWidget(model, x, y)", error=True)
             return
         try:
-            plan = self.plan(train=True)
+            plan = self.plan(train=True, force=self._confirming)
         except KregError as error:
             self._say(str(error), error=True)
+            return
+        self._show_findings(plan.findings)
+        if plan.findings.errors and not plan.options.force:
+            self._confirming = True
+            self.train_button.description = "Train anyway"
+            count = len(plan.findings.errors)
+            self._say(
+                f"preflight found {count} error{'s' * (count != 1)} (shown above, each with its "
+                "fix): change the form, or click 'Train anyway' to train despite them",
+                error=True,
+            )
             return
         self._running(True)
         self._thread = threading.Thread(

@@ -277,6 +277,22 @@ def main() -> None:
         )
     )
 
+    checked = script_json("preflight.py")
+    for key, what in (("ids", "integer ids (n,)"), ("one_hot", "one-hot rows (n, 10)")):
+        rows.append(
+            (
+                f"`kreg.preflight`, 1,000,000-row y of {what} (s)",
+                checked[key]["median"],
+                f"{checked[key]['min']:.3g}-{checked[key]['max']:.3g}",
+                "-",
+                float("nan"),
+                "-",
+                float("nan"),
+                "< 50 ms (issue 15)",
+                checked[key]["median"] < 0.05,
+            )
+        )
+
     kc = in_kernel(HERE / "kcompile.py", "3")
 
     def timing(name: str) -> tuple[float, str]:

@@ -229,3 +229,16 @@ def test_a_label_out_of_range_in_the_first_step_comes_back_as_a_finding(notebook
     message = str(failed.value)
     assert "kreg reads it as:" in message and "error [too-few-units]" in message, message
     assert "fix: Dense(5, ...) as the last layer" in message
+
+
+def test_kreg_show_prints_the_declaration(capsys):
+    from kreg.ui import cli
+
+    assert cli.main(["show", "auc"]) == 0
+    shown = capsys.readouterr().out
+    assert (
+        "Expects:        y_true binary, y_pred probabilities (logits when from_logits=True), "
+        "task classification"
+    ) in shown
+    assert cli.main(["show", "adam"]) == 0
+    assert "Expects:        -" in capsys.readouterr().out

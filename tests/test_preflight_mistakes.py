@@ -86,6 +86,17 @@ MISTAKES = [
         lambda: {"loss": "binary_crossentropy", "y": BINARY},
         expected=("probabilities-on-unbounded", "error", "binary_crossentropy(from_logits=True)"),
     ),
+    # The seed document's own loss example (../shared/seed, "compile() & fit()").
+    Case(
+        "seed: Dense(64) + Activation('softmax') + SparseCategoricalCrossentropy(from_logits=True)",
+        stack(lambda: _layers().Dense(64), lambda: _layers().Activation("softmax"), inputs=(10,)),
+        lambda: {
+            "loss": _losses().SparseCategoricalCrossentropy(from_logits=True),
+            "metrics": ["acc"],
+            "y": IDS5,
+        },
+        expected=("logits-on-probabilities", "error", "from_logits=False"),
+    ),
     # The list of mistakes it must catch.
     Case(
         "sigmoid output + BinaryCrossentropy(from_logits=True)",

@@ -9,6 +9,7 @@ no finding.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,7 +123,7 @@ def _entry_for(value: Any, kind: str) -> Entry | None:
     module, name = getattr(target, "__module__", ""), getattr(target, "__qualname__", "")
     wanted = f"{module}:{name}"
     for entry in CATALOG.entries(kind=kind):
-        if entry.target is target or entry.target == wanted:
+        if entry.target is target or entry.target == wanted or _reexported(entry, target):
             return entry
     if _is_function(value) and module.startswith("keras."):
         try:  # keras.losses.sparse_categorical_crossentropy: an alias of its class's entry
@@ -130,6 +131,17 @@ def _entry_for(value: Any, kind: str) -> Entry | None:
         except Exception:
             return None
     return None
+
+
+def _reexported(entry: Entry, target: Any) -> bool:
+    """Whether a lazy ``"package.module:Name"`` entry names ``target`` through a re-export
+    (``keras_proba.metrics:BrierScore`` is ``keras_proba.metrics.calibration.BrierScore``).
+    Only modules already imported are read: preflight imports nothing."""
+    if not has_type(entry.target, str):
+        return False
+    module_name, _, attribute = entry.target.partition(":")
+    module = sys.modules.get(module_name)
+    return module is not None and getattr(module, attribute, None) is target
 
 
 def _is_function(value: Any) -> bool:

@@ -45,8 +45,12 @@ def probabilities_on_unbounded(case: Case) -> Iterator[Finding]:
         if c.expects.logits:
             fix = replace(c, c.call(**{c.expects.logits: True}))
         else:
-            wanted = "softmax" if c.y_pred == "distribution" else "sigmoid"
-            fix = f'end the output with activation="{wanted}"'
+            if c.y_pred == "distribution":
+                fix = 'end the output with activation="softmax"'
+            elif (output.units or 1) > 1:
+                fix = 'end the output with activation="softmax" (or "sigmoid" if multi-label)'
+            else:
+                fix = 'end the output with activation="sigmoid"'
         effect = (
             "Keras clips them and the loss stays flat"
             if c.kind == "loss"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.util
+import re
 from pathlib import Path
 
 
@@ -131,11 +132,40 @@ def summary_of_target(target: str) -> str:
         'Turn a class name into its snake_case spelling; ``IoU``, ``NaN``, ``SimCLR`` stay whole.'
     """
     module_name, _, attribute = target.partition(":")
+    quick = _top_level_definition(module_name, attribute)
+    if quick is not None:
+        return (ast.get_docstring(quick) or "").strip().split("\n", 1)[0].strip()
     module, node = _defining(module_name, attribute, 6) or ("", None)
     if not isinstance(node, (ast.ClassDef, ast.FunctionDef)):
         return ""
     doc = _assigned_doc(module, node.name) or ast.get_docstring(node)
     return (doc or "").strip().split("\n", 1)[0].strip()
+
+
+_TOP_LEVEL = re.compile(r"^(?=[^\s#)\]}])", re.MULTILINE)
+
+
+def _top_level_definition(module_name: str, name: str) -> ast.ClassDef | ast.FunctionDef | None:
+    """The ``class``/``def`` of ``name`` in ``module_name``'s own source, parsing only its
+    lines (a library module can be long: ``kreg list`` reads one per entry). None when it is
+    not defined there, when its docstring is replaced later (``Name.__doc__ = ...``), or when
+    its lines do not parse alone: the caller then reads the whole module."""
+    path = module_file(module_name)
+    try:
+        text = path.read_text(encoding="utf-8") if path else ""
+    except (OSError, UnicodeDecodeError):
+        return None
+    start = re.search(rf"^(?:class|def|async def) {re.escape(name)}\b", text, re.MULTILINE)
+    if start is None or re.search(rf"^{re.escape(name)}\.__doc__\s*=", text, re.MULTILINE):
+        return None
+    body = text.find("\n", start.end()) + 1 or len(text)
+    end = _TOP_LEVEL.search(text, body)
+    try:
+        tree = ast.parse(text[start.start() : end.start() if end else len(text)])
+    except (SyntaxError, ValueError):
+        return None
+    node = tree.body[0] if tree.body else None
+    return node if isinstance(node, (ast.ClassDef, ast.FunctionDef)) else None
 
 
 def _assigned_doc(module: str, name: str) -> str | None:

@@ -42,6 +42,7 @@ def command_show(arguments: argparse.Namespace) -> int:
         "tags": "Tags",
         "defects": "Known defects",
         "repaired": "Repaired",
+        "expects": "Expects",
         "summary": "Summary",
     }
     details["plugin"] = f"{entry.plugin} {entry.plugin_version or ''}".strip()
@@ -51,5 +52,7 @@ def command_show(arguments: argparse.Namespace) -> int:
             value = "; ".join(f"{k}: {v}" for k, v in value.items()) or "-"
         elif isinstance(value, list):
             value = ", ".join(value) or "-"
+        elif value is None:
+            value = "-"
         print(f"{label + ':':<16}{value}")
     return 0

@@ -131,4 +131,5 @@ def register_metrics(register: Callable[..., None]) -> None:
             example=functools.partial(binary_example, first),
             tags=("confusion", "binary"),
             defects=defects,
+            expects={"y_true": "binary", "y_pred": "any", "task": "classification"},
         )

@@ -62,6 +62,7 @@ def register_losses(register: Callable[..., None]) -> None:
         aliases=["gaussian_nll_loss", "gaussian_negative_log_likelihood"],
         example=gaussian_head_output,
         tags=["probabilistic", "regression"],
+        expects={"y_true": "real", "y_pred": "any", "task": "regression"},
     )
     register(
         "keras_proba.losses:MixtureGaussianNLL",
@@ -69,6 +70,7 @@ def register_losses(register: Callable[..., None]) -> None:
         aliases=["mixture_gaussian_nll_loss", "mdn_nll"],
         example=mixture_head_output,
         tags=["probabilistic", "regression"],
+        expects={"y_true": "real", "y_pred": "any", "task": "regression"},
     )
 
 
@@ -81,6 +83,7 @@ def register_metrics(register: Callable[..., None]) -> None:
         aliases=["ece"],
         example=class_probabilities,
         tags=["calibration", "classification"],
+        expects={"y_true": "any", "y_pred": "probabilities", "task": "classification"},
     )
     register(
         "keras_proba.metrics:BrierScore",
@@ -88,4 +91,5 @@ def register_metrics(register: Callable[..., None]) -> None:
         aliases=["brier"],
         example=class_probabilities,
         tags=["calibration", "classification"],
+        expects={"y_true": "any", "y_pred": "probabilities", "task": "classification"},
     )

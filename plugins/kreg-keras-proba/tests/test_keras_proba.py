@@ -219,3 +219,28 @@ LOADER = """
     found["head"] = load_regression("head")  # keras_proba, now imported, registered its layer
     print(json.dumps(found))
 """
+
+
+def test_preflight_reads_the_declarations():
+    """Brier and ECE declare probabilities: on a linear output preflight warns, with the fix;
+    on a softmax output with integer labels (what the truth above trains) it says nothing."""
+    import keras
+
+    y = np.array([0, 2, 1, 2] * 8, "int32")
+
+    def model(activation):
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation=activation)])
+
+    metrics = [kreg.get("keras_proba:brier_score"), "keras_proba:expected_calibration_error"]
+    linear = kreg.preflight(
+        model(None),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=metrics,
+        y=y,
+    )
+    assert [f.code for f in linear.warnings] == ["probabilities-on-unbounded"] * 2, linear
+    assert 'end the output with activation="softmax"' in linear.warnings[0].fix
+    fine = kreg.preflight(
+        model("softmax"), loss="sparse_categorical_crossentropy", metrics=metrics, y=y
+    )
+    assert not fine.errors and not fine.warnings, fine

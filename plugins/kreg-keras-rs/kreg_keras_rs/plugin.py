@@ -96,6 +96,10 @@ _METRIC_ALIASES = {
 }
 
 
+RANKING = {"y_true": "ranking", "y_pred": "real", "task": "ranking"}
+"""What preflight reads: relevance lists and real scores (see kreg.registry.expects)."""
+
+
 @hookimpl
 def register_losses(register: Callable[..., None]) -> None:
     """Four pairwise ranking losses and ListMLE."""
@@ -110,6 +114,7 @@ def register_losses(register: Callable[..., None]) -> None:
             example=ranking_lists,
             tags=["ranking"],
             defects=defects,
+            expects=RANKING,
         )
 
 
@@ -124,4 +129,5 @@ def register_metrics(register: Callable[..., None]) -> None:
             example=_cut_at_2 if name in _AT_K else ranking_lists,
             tags=["ranking"],
             defects={"default-name": _NAMED_MEAN, "dict-y-true-in-fit": _DICT_Y_TRUE},
+            expects=RANKING,
         )

@@ -22,8 +22,12 @@ from kreg.errors import (
     KregError,
     RegistrationError,
     UnknownComponentError,
+    UnsupportedKerasError,
 )
 from kreg.registry.catalog import entries, get, lookup, plugins, prefer, reload
+from kreg.versions import check_keras_supported
+
+check_keras_supported()  # a Keras too old for kreg says so now, naming the supported range
 
 __all__ = [
     "AmbiguousComponentError",
@@ -33,6 +37,7 @@ __all__ = [
     "KregError",
     "RegistrationError",
     "UnknownComponentError",
+    "UnsupportedKerasError",
     "check",
     "entries",
     "get",

@@ -116,6 +116,15 @@ class ConfigError(KregError, TypeError, ValueError):
         super().__init__(message)
 
 
+class UnsupportedKerasError(KregError, ImportError):
+    """The Keras on the path is older than kreg supports (``import kreg`` raises it).
+
+    Example:
+        >>> issubclass(UnsupportedKerasError, ImportError)
+        True
+    """
+
+
 class RegistrationError(KregError, ValueError):
     """A plugin made a ``register(...)`` call that kreg cannot accept.
 

@@ -1,7 +1,13 @@
-"""``Dice`` and ``Tversky`` that give one loss per sample, as every other Keras loss does."""
+"""``Dice`` and ``Tversky`` that give one loss per sample, as every other Keras loss does.
+
+Keras added ``Tversky`` in 3.3 and the ``axis`` argument both classes need here in 3.5;
+with an older Keras, ``Dice`` is Keras's own class unchanged and ``Tversky`` is absent
+(the catalogue lists only what the installed Keras has).
+"""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import keras
@@ -25,33 +31,47 @@ class _PerSampleByDefault:
         return self.fn(y_true, y_pred, **{**self._fn_kwargs, "axis": axis})
 
 
-@keras.saving.register_keras_serializable(package="kreg")
-class Dice(_PerSampleByDefault, keras.losses.Dice):
-    """Dice loss ``1 - 2|y ∩ ŷ| / (|y| + |ŷ|)``, one value per sample (Keras's ``Dice``).
-
-    With ``axis=None`` (the default) each sample is reduced over all its
-    non-batch axes, so ``sample_weight`` and ``reduction=None`` work; Keras's
-    own class returns one number for the whole batch. An explicit ``axis``
-    behaves exactly as Keras's.
-
-    Example:
-        >>> import numpy as np
-        >>> y_true = np.array([[1.0, 0.0], [1.0, 1.0]])
-        >>> Dice(reduction=None)(y_true, y_true * 0.5).shape
-        TensorShape([2])
-    """
+def _takes_axis(name: str) -> bool:
+    base = getattr(keras.losses, name, None)
+    return base is not None and "axis" in inspect.signature(base.__init__).parameters
 
 
-@keras.saving.register_keras_serializable(package="kreg")
-class Tversky(_PerSampleByDefault, keras.losses.Tversky):
-    """Tversky loss (weights ``alpha`` on false positives, ``beta`` on false negatives), per sample.
+if _takes_axis("Dice"):
 
-    As :class:`Dice`: with ``axis=None`` one value per sample; Keras's own
-    class returns one number for the whole batch.
+    @keras.saving.register_keras_serializable(package="kreg")
+    class Dice(_PerSampleByDefault, keras.losses.Dice):
+        """Dice loss ``1 - 2|y ∩ ŷ| / (|y| + |ŷ|)``, one value per sample (Keras's ``Dice``).
 
-    Example:
-        >>> import numpy as np
-        >>> y_true = np.array([[1.0, 0.0], [1.0, 1.0]])
-        >>> Tversky(alpha=0.3, beta=0.7, reduction=None)(y_true, y_true * 0.5).shape
-        TensorShape([2])
-    """
+        With ``axis=None`` (the default) each sample is reduced over all its
+        non-batch axes, so ``sample_weight`` and ``reduction=None`` work; Keras's
+        own class returns one number for the whole batch. An explicit ``axis``
+        behaves exactly as Keras's.
+
+        Example:
+            >>> import numpy as np
+            >>> y_true = np.array([[1.0, 0.0], [1.0, 1.0]])
+            >>> Dice(reduction=None)(y_true, y_true * 0.5).shape
+            TensorShape([2])
+        """
+
+else:  # Keras < 3.5: no axis argument to reduce per sample with
+    Dice = keras.losses.Dice  # type: ignore[misc]
+
+
+if _takes_axis("Tversky"):
+
+    @keras.saving.register_keras_serializable(package="kreg")
+    class Tversky(_PerSampleByDefault, keras.losses.Tversky):
+        """Tversky loss (``alpha`` weighs false positives, ``beta`` false negatives), per sample.
+
+        As :class:`Dice`: with ``axis=None`` one value per sample; Keras's own
+        class returns one number for the whole batch.
+
+        Example:
+            >>> import numpy as np
+            >>> y_true = np.array([[1.0, 0.0], [1.0, 1.0]])
+            >>> Tversky(alpha=0.3, beta=0.7, reduction=None)(y_true, y_true * 0.5).shape
+            TensorShape([2])
+        """
+elif hasattr(keras.losses, "Tversky"):  # Keras 3.3-3.4
+    Tversky = keras.losses.Tversky  # type: ignore[misc]

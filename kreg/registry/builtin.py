@@ -26,13 +26,16 @@ Keras's classes unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from kreg.contracts.examples import BuiltinExample
+from kreg.errors import RegistrationError
 from kreg.names import canonical_name, normalize
 from kreg.registry.builtin_expects import BUILTIN_EXPECTS, METRICS
 from kreg.registry.hookspecs import hookimpl
 from kreg.registry.sources import imported_names, package_root, string_aliases
+from kreg.versions import installed_version
 
 _API_FILES = {
     "loss": "losses/__init__.py",
@@ -103,13 +106,21 @@ def catalogue(kind: str) -> list[dict[str, Any]]:
     root = package_root("keras")
     if root is None:
         return []
+    api_file = api_file_of(root, kind)
     public = [
         (module, name, as_name)
-        for module, name, as_name in imported_names(root / _API_FILES[kind])
+        for module, name, as_name in imported_names(api_file)
         if module.startswith("keras.src.")
         and as_name not in _NOT_COMPONENTS
         and as_name not in _EXCLUDED[kind]
     ]
+    if not public:
+        raise RegistrationError(
+            f"kreg cannot read Keras {installed_version('keras') or '(unknown version)'}'s "
+            f"{kind} catalogue: {api_file} names no public {kind} (a layout kreg does not "
+            "know). Report it to kreg with your Keras version; meanwhile use Keras objects "
+            "directly, or a Keras version kreg supports."
+        )
     classes = [(m, n, a) for m, n, a in public if a[:1].isupper()]
     functions = [(m, n, a) for m, n, a in public if not a[:1].isupper()]
     found: list[dict[str, Any]] = []
@@ -149,6 +160,25 @@ def catalogue(kind: str) -> list[dict[str, Any]]:
         if kind == "loss" and registration["name"] in _PER_SAMPLE_LOSSES:
             registration["obj"] = _PER_SAMPLE_LOSSES[registration["name"]]
     return found
+
+
+def api_file_of(root: Path, kind: str) -> Path:
+    """Keras's generated public API file for ``kind``: ``keras/losses/__init__.py`` (Keras
+    3.10 and later) or ``keras/api/losses/__init__.py`` (3.0-3.9).
+
+    Example:
+        >>> from kreg.registry.sources import package_root
+        >>> api_file_of(package_root("keras"), "loss").name
+        '__init__.py'
+    """
+    for candidate in (root / _API_FILES[kind], root / "api" / _API_FILES[kind]):
+        if candidate.is_file():
+            return candidate
+    raise RegistrationError(
+        f"kreg cannot read Keras {installed_version('keras') or '(unknown version)'}'s {kind} "
+        f"catalogue: neither {root / _API_FILES[kind]} nor {root / 'api' / _API_FILES[kind]} "
+        "exists (a layout kreg does not know). Report it to kreg with your Keras version."
+    )
 
 
 def _without_duplicates(registration: dict[str, Any]) -> list[str]:

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kreg-installed
 
 .PHONY: install demo test test-unit test-bridges compat-table lint typecheck format bench clean \
-	browser-deps
+	browser-deps keras-matrix test-compat
 
 CONTRIB := plugins/kreg-contrib
 # Bridges to real Keras libraries that ship no kreg plugin: light, pure Python, in CI.
@@ -26,6 +26,17 @@ $(STAMP): pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml)
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Older Keras 3 versions for tests/test_keras_versions.py: pure-Python wheels, installed once
+# each into build/keras/VERSION (put first on the path over the installed TensorFlow).
+KERAS_MATRIX := 3.1.1 3.2.1 3.3.3 3.4.1 3.5.0 3.6.0 3.7.0 3.8.0 3.9.2 3.10.0 3.11.3 3.12.4 3.13.2 3.14.1
+KERAS_FOLDERS := $(foreach v,$(KERAS_MATRIX),build/keras/$(v)/.installed)
+
+build/keras/%/.installed: | $(STAMP)
+	$(PY) -m pip install --quiet --no-deps --target build/keras/$* keras==$*
+	touch $@
+
+keras-matrix: $(KERAS_FOLDERS)
 
 $(BRIDGES_STAMP): pyproject.toml $(foreach p,$(PLUGINS) $(HEAVY_BRIDGES),$(p)/pyproject.toml)
 	test -x $(BRIDGES_PY) || $(PYTHON) -m venv $(BRIDGES_VENV)
@@ -64,12 +75,18 @@ typecheck: install
 test-unit: install
 	$(PY) -m pytest tests/unit
 
-test: install lint typecheck browser-deps
-	$(PY) -m pytest kreg tests $(PLUGINS)
+test: install lint typecheck browser-deps keras-matrix
+	KREG_KERAS_MATRIX="$(KERAS_MATRIX)" $(PY) -m pytest kreg tests $(PLUGINS)
 
 # Every bridge, the heavy ones too, in .venv-bridges (not part of CI).
 test-bridges: $(BRIDGES_STAMP)
 	$(BRIDGES_PY) -m pytest $(BRIDGES) $(HEAVY_BRIDGES)
+
+# Throw-away venvs of the oldest and newest TensorFlow on Python 3.10/3.12/3.13: the fast
+# part of the suite and the quickstart notebook; writes the README's "Supported versions"
+# table (not part of CI: about 1.5 GB of TensorFlow wheels).
+test-compat: install
+	$(PY) tools/test_compat.py README.md
 
 # docs/compatibility.md from `kreg check --json` of every bridge (not part of CI).
 compat-table: $(BRIDGES_STAMP)

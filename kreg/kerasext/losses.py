@@ -1,8 +1,8 @@
 """``Dice`` and ``Tversky`` that give one loss per sample, as every other Keras loss does.
 
-Keras added ``Tversky`` in 3.3 and the ``axis`` argument both classes need here in 3.5;
-with an older Keras, ``Dice`` is Keras's own class unchanged and ``Tversky`` is absent
-(the catalogue lists only what the installed Keras has).
+Keras added ``Tversky`` in 3.3 and the ``axis`` argument both classes need here in 3.4;
+with an older Keras, ``Dice`` (and ``Tversky`` in 3.3) are Keras's own classes unchanged,
+and before 3.3 ``Tversky`` is absent (the catalogue lists only what the Keras has).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ if _takes_axis("Dice"):
             TensorShape([2])
         """
 
-else:  # Keras < 3.5: no axis argument to reduce per sample with
+else:  # Keras < 3.4: no axis argument to reduce per sample with
     Dice = keras.losses.Dice  # type: ignore[misc]
 
 
@@ -73,5 +73,5 @@ if _takes_axis("Tversky"):
             >>> Tversky(alpha=0.3, beta=0.7, reduction=None)(y_true, y_true * 0.5).shape
             TensorShape([2])
         """
-elif hasattr(keras.losses, "Tversky"):  # Keras 3.3-3.4
+elif hasattr(keras.losses, "Tversky"):  # Keras 3.3
     Tversky = keras.losses.Tversky  # type: ignore[misc]

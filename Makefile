@@ -29,7 +29,7 @@ install: $(STAMP)
 
 # Older Keras 3 versions for tests/test_keras_versions.py: pure-Python wheels, installed once
 # each into build/keras/VERSION (put first on the path over the installed TensorFlow).
-KERAS_MATRIX := 3.1.1 3.2.1 3.3.3 3.4.1 3.5.0 3.6.0 3.7.0 3.8.0 3.9.2 3.10.0 3.11.3 3.12.4 3.13.2 3.14.1
+KERAS_MATRIX := 3.10.0 3.11.3 3.12.4 3.13.2 3.14.1
 KERAS_FOLDERS := $(foreach v,$(KERAS_MATRIX),build/keras/$(v)/.installed)
 
 build/keras/%/.installed: | $(STAMP)

@@ -2,9 +2,9 @@
 
 Run in a fresh interpreter with ``PYTHONPATH=build/keras/<version>:<repo>``. It prints one
 line ``KREG-SMOKE {json}``: the catalogue's size and plugin status, every built-in entry
-built by ``kreg.get``, the seed's names, one ``%%kcompile`` cell that trains, its model
-saved and loaded without custom objects, ``kreg.check`` on one entry of each kind, and
-the Keras internals kreg's multi-worker workaround patches.
+built by ``kreg.get``, the seed's names and its Keras 2 spellings, one ``%%kcompile`` cell
+that trains, its model saved and loaded without custom objects, ``kreg.check`` on one
+entry of each kind, and the Keras internals kreg's multi-worker workaround patches.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 
 
 def _gets(kreg: Any) -> dict[str, Any]:
-    from tests.test_resolution import REQUIRED, SEED_NAMES
+    from tests.test_resolution import REQUIRED, SEED_LEGACY, SEED_NAMES
 
     builtin = [e for e in kreg.entries() if e.plugin == "keras"]
     failures, built, needs_arguments = [], 0, 0
@@ -38,6 +38,13 @@ def _gets(kreg: Any) -> dict[str, Any]:
             kreg.get(name, kind=kind, **REQUIRED.get(dotted.rsplit(".", 1)[-1], {}))
         except Exception as error:
             seed_missing.append(f"{name} ({kind}): {type(error).__name__}: {error}"[:300])
+    for spelling, kind, _, canonical in SEED_LEGACY:  # Keras 2 names: resolve, with a warning
+        try:
+            found = kreg.lookup(spelling, kind)
+            if found.name != canonical:
+                seed_missing.append(f"{spelling} ({kind}) -> {found.name}, not {canonical}")
+        except Exception as error:
+            seed_missing.append(f"{spelling} ({kind}): {type(error).__name__}: {error}"[:300])
     return {
         "entries": len(builtin),
         "built": built,

@@ -26,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "compat"
 
 CONFIGS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    # The oldest TensorFlow kreg declares (2.16), with the Keras of its time.
-    ("oldest", "3.10", ("tensorflow==2.16.2", "keras==3.3.3")),
+    # The oldest TensorFlow kreg declares (2.16) with the oldest Keras it declares (3.10).
+    ("oldest", "3.10", ("tensorflow==2.16.2", "keras==3.10.0")),
     # The newest TensorFlow and Keras, on the two newest Pythons.
     ("newest-py3.12", "3.12", ("tensorflow", "keras")),
     ("newest-py3.13", "3.13", ("tensorflow", "keras")),

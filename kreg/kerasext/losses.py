@@ -1,13 +1,7 @@
-"""``Dice`` and ``Tversky`` that give one loss per sample, as every other Keras loss does.
-
-Keras added ``Tversky`` in 3.3 and the ``axis`` argument both classes need here in 3.4;
-with an older Keras, ``Dice`` (and ``Tversky`` in 3.3) are Keras's own classes unchanged,
-and before 3.3 ``Tversky`` is absent (the catalogue lists only what the Keras has).
-"""
+"""``Dice`` and ``Tversky`` that give one loss per sample, as every other Keras loss does."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import keras
@@ -31,47 +25,33 @@ class _PerSampleByDefault:
         return self.fn(y_true, y_pred, **{**self._fn_kwargs, "axis": axis})
 
 
-def _takes_axis(name: str) -> bool:
-    base = getattr(keras.losses, name, None)
-    return base is not None and "axis" in inspect.signature(base.__init__).parameters
+@keras.saving.register_keras_serializable(package="kreg")
+class Dice(_PerSampleByDefault, keras.losses.Dice):
+    """Dice loss ``1 - 2|y ∩ ŷ| / (|y| + |ŷ|)``, one value per sample (Keras's ``Dice``).
+
+    With ``axis=None`` (the default) each sample is reduced over all its
+    non-batch axes, so ``sample_weight`` and ``reduction=None`` work; Keras's
+    own class returns one number for the whole batch. An explicit ``axis``
+    behaves exactly as Keras's.
+
+    Example:
+        >>> import numpy as np
+        >>> y_true = np.array([[1.0, 0.0], [1.0, 1.0]])
+        >>> Dice(reduction=None)(y_true, y_true * 0.5).shape
+        TensorShape([2])
+    """
 
 
-if _takes_axis("Dice"):
+@keras.saving.register_keras_serializable(package="kreg")
+class Tversky(_PerSampleByDefault, keras.losses.Tversky):
+    """Tversky loss (weights ``alpha`` on false positives, ``beta`` on false negatives), per sample.
 
-    @keras.saving.register_keras_serializable(package="kreg")
-    class Dice(_PerSampleByDefault, keras.losses.Dice):
-        """Dice loss ``1 - 2|y ∩ ŷ| / (|y| + |ŷ|)``, one value per sample (Keras's ``Dice``).
+    As :class:`Dice`: with ``axis=None`` one value per sample; Keras's own
+    class returns one number for the whole batch.
 
-        With ``axis=None`` (the default) each sample is reduced over all its
-        non-batch axes, so ``sample_weight`` and ``reduction=None`` work; Keras's
-        own class returns one number for the whole batch. An explicit ``axis``
-        behaves exactly as Keras's.
-
-        Example:
-            >>> import numpy as np
-            >>> y_true = np.array([[1.0, 0.0], [1.0, 1.0]])
-            >>> Dice(reduction=None)(y_true, y_true * 0.5).shape
-            TensorShape([2])
-        """
-
-else:  # Keras < 3.4: no axis argument to reduce per sample with
-    Dice = keras.losses.Dice  # type: ignore[misc]
-
-
-if _takes_axis("Tversky"):
-
-    @keras.saving.register_keras_serializable(package="kreg")
-    class Tversky(_PerSampleByDefault, keras.losses.Tversky):
-        """Tversky loss (``alpha`` weighs false positives, ``beta`` false negatives), per sample.
-
-        As :class:`Dice`: with ``axis=None`` one value per sample; Keras's own
-        class returns one number for the whole batch.
-
-        Example:
-            >>> import numpy as np
-            >>> y_true = np.array([[1.0, 0.0], [1.0, 1.0]])
-            >>> Tversky(alpha=0.3, beta=0.7, reduction=None)(y_true, y_true * 0.5).shape
-            TensorShape([2])
-        """
-elif hasattr(keras.losses, "Tversky"):  # Keras 3.3
-    Tversky = keras.losses.Tversky  # type: ignore[misc]
+    Example:
+        >>> import numpy as np
+        >>> y_true = np.array([[1.0, 0.0], [1.0, 1.0]])
+        >>> Tversky(alpha=0.3, beta=0.7, reduction=None)(y_true, y_true * 0.5).shape
+        TensorShape([2])
+    """

@@ -164,20 +164,22 @@ def catalogue(kind: str) -> list[dict[str, Any]]:
 
 def api_file_of(root: Path, kind: str) -> Path:
     """Keras's generated public API file for ``kind``: ``keras/losses/__init__.py`` (Keras
-    3.10 and later) or ``keras/api/losses/__init__.py`` (3.0-3.9).
+    3.10 and later, the versions kreg supports). Keras 3.0-3.9 kept it under ``keras/api/``;
+    kreg refuses those at import (:func:`kreg.versions.check_keras_supported`), and a
+    layout it does not know fails the built-in plugin, naming the version and the file.
 
     Example:
         >>> from kreg.registry.sources import package_root
         >>> api_file_of(package_root("keras"), "loss").name
         '__init__.py'
     """
-    for candidate in (root / _API_FILES[kind], root / "api" / _API_FILES[kind]):
-        if candidate.is_file():
-            return candidate
+    candidate = root / _API_FILES[kind]
+    if candidate.is_file():
+        return candidate
     raise RegistrationError(
         f"kreg cannot read Keras {installed_version('keras') or '(unknown version)'}'s {kind} "
-        f"catalogue: neither {root / _API_FILES[kind]} nor {root / 'api' / _API_FILES[kind]} "
-        "exists (a layout kreg does not know). Report it to kreg with your Keras version."
+        f"catalogue: {candidate} does not exist (a layout kreg does not know). Report it to "
+        "kreg with your Keras version."
     )
 
 

@@ -25,9 +25,11 @@ from kreg.errors import (
     UnsupportedKerasError,
 )
 from kreg.registry.catalog import entries, get, lookup, plugins, prefer, reload
+from kreg.registry.sources import keras_version_on_path
 from kreg.versions import check_keras_supported
 
-check_keras_supported()  # a Keras too old for kreg says so now, naming the supported range
+# A Keras too old for kreg says so now, naming the supported range.
+check_keras_supported(keras_version_on_path())
 
 __all__ = [
     "AmbiguousComponentError",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 from kreg.errors import UnsupportedKerasError
 
@@ -13,7 +11,6 @@ SUPPORTED_KERAS = ">=3.10"
 from 3.10 to the installed one passes tests/test_keras_versions.py, and `make test-compat`
 passes with TensorFlow 2.16 and Keras 3.10. Older Keras fails parts of the suite (README)."""
 _LOWEST_KERAS = (3, 10)
-_VERSION_LINE = re.compile(r"""^__version__ = ["']([^"']+)["']""", re.MULTILINE)
 
 
 def installed_version(distribution: str) -> str | None:
@@ -31,34 +28,10 @@ def installed_version(distribution: str) -> str | None:
         return None
 
 
-def keras_version_on_path() -> str | None:
-    """The version of the Keras that ``import keras`` would load, read from its source
-    (``keras/src/version.py``, else ``keras/__init__.py``) without importing it.
-
-    Example:
-        >>> keras_version_on_path() == installed_version("keras")
-        True
-    """
-    try:
-        spec = importlib.util.find_spec("keras")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    root = Path(next(iter(spec.submodule_search_locations)))
-    for source in (root / "src" / "version.py", root / "__init__.py"):
-        try:
-            found = _VERSION_LINE.search(source.read_text())
-        except OSError:
-            continue
-        if found:
-            return found.group(1)
-    return None
-
-
-def check_keras_supported(version: str | None = None) -> None:
+def check_keras_supported(version: str | None) -> None:
     """Raise :class:`~kreg.errors.UnsupportedKerasError` for a Keras outside
-    :data:`SUPPORTED_KERAS` (``import kreg`` calls it; no Keras at all is left to pip).
+    :data:`SUPPORTED_KERAS`; ``None`` (no Keras at all) is left to pip. ``import kreg`` calls
+    it with :func:`kreg.registry.sources.keras_version_on_path`.
 
     Example:
         >>> check_keras_supported("3.15.1")
@@ -67,7 +40,6 @@ def check_keras_supported(version: str | None = None) -> None:
         ...
         kreg.errors.UnsupportedKerasError: kreg supports Keras >=3.10; ... has Keras 2.15.0 ...
     """
-    version = version or keras_version_on_path()
     if version is None:
         return
     numbers = tuple(int(part) for part in re.findall(r"\d+", version)[:2])

@@ -32,11 +32,6 @@ KERAS_MATRIX = tuple(os.environ.get("KREG_KERAS_MATRIX", "").split()) or (
 before the installed Keras (which the rest of the suite tests); the Makefile's list."""
 CACHE = ROOT / "build" / "keras"
 
-# Real defects of some Keras versions that kreg's checks must report there, by minor:
-# {"3.N": {"kind:name": "the failing check"}}. None in the declared range so far (Keras 3.1's
-# Huber.get_config dropped delta, 3.2-3.3's Dice was one number per batch).
-KNOWN_DEFECTS: dict[str, dict[str, str]] = {}
-
 
 def _run(version: str) -> tuple[str, dict | str]:
     folder = CACHE / version
@@ -87,12 +82,7 @@ def test_kreg_works_under_keras(smokes, version):
     assert cell["steps_per_execution"] >= 1, cell  # chosen by kreg's rule, and accepted by fit
     assert not result["multiworker_missing"], result["multiworker_missing"]
     assert cell["loaded_loss"] == "Huber" and cell["loaded_same"], cell
-    expected = KNOWN_DEFECTS.get(version.rsplit(".", 1)[0], {})
-    for check, verdict in result["checks"].items():
-        if check in expected:  # a real defect of this Keras: reported, naming the check
-            assert verdict.startswith(expected[check]), (check, verdict)
-        else:
-            assert verdict == "ok", (check, verdict)
+    assert all(verdict == "ok" for verdict in result["checks"].values()), result["checks"]
 
 
 def test_an_unreadable_keras_layout_fails_loudly(tmp_path):

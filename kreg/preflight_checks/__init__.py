@@ -8,22 +8,18 @@ metric declares it expects (:mod:`kreg.registry.expects`). It never trains, neve
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from kreg.cell.data import is_dataset
 from kreg.cell.spec import CompileSpec, has_type
 from kreg.preflight_checks.case import Case
 from kreg.preflight_checks.components import per_output
 from kreg.preflight_checks.finding import Finding, Preflight, ordered
 from kreg.preflight_checks.outputs import Output, model_outputs
 from kreg.preflight_checks.rules import RULES
-from kreg.preflight_checks.targets import (
-    Targets,
-    first_batch,
-    is_dataset,
-    readable,
-    targets_of,
-)
+from kreg.preflight_checks.targets import Targets, first_batch, readable, targets_of
 
 __all__ = ["Finding", "Preflight", "preflight", "preflight_spec"]
 
@@ -76,23 +72,21 @@ def preflight(
     metric_lists = per_output(metrics, names, "metric")
     notes: list[Finding] = []
     targets = _targets(x, y, outputs, notes)
-    findings: list[Finding] = []
-    inspected = []
-    for output in outputs:
-        case = Case(
-            output,
-            targets.get(output.name),
-            tuple(losses[output.name]),
-            tuple(metric_lists[output.name]),
-            class_weight if len(outputs) == 1 else None,
-        )
-        inspected.append(_described(case))
-        for rule in RULES:
-            findings.extend(rule(case))
-    if validation_data is not None:
-        findings.extend(_validation(validation_data, outputs, losses, metric_lists))
-    report = ordered(_first_of_each(findings) + notes)
-    report.inspected = tuple(inspected)
+    weights = class_weight if len(outputs) == 1 else None
+    cases = [
+        Case(o, targets.get(o.name), tuple(losses[o.name]), tuple(metric_lists[o.name]), weights)
+        for o in outputs
+    ]
+    findings = [finding for case in cases for rule in RULES for finding in rule(case)]
+    found = {(f.code, f.where) for f in findings}
+    for case in _validation_cases(validation_data, cases):
+        for finding in (f for rule in RULES for f in rule(case)):
+            if (finding.code, finding.where) not in found:  # said once, of the training data
+                found.add((finding.code, finding.where))
+                message = f"in validation_data: {finding.message}"
+                findings.append(dataclasses.replace(finding, message=message))
+    report = ordered(findings + notes)
+    report.inspected = tuple(_described(case) for case in cases)
     return report
 
 
@@ -141,13 +135,10 @@ def _split(y: Any, names: list[str]) -> dict[str, Targets | None]:
     return {}
 
 
-def _validation(
-    data: Any,
-    outputs: list[Output],
-    losses: dict[str, Any],
-    metric_lists: dict[str, Any],
-) -> list[Finding]:
-    """The target checks again on ``validation_data``'s labels, said of validation_data."""
+def _validation_cases(data: Any, cases: list[Case]) -> list[Case]:
+    """The same outputs and components with ``validation_data``'s targets (those it has)."""
+    if data is None:
+        return []
     if is_dataset(data):
         batch = first_batch(data)
         y = batch[0] if batch is not None else None
@@ -155,45 +146,12 @@ def _validation(
         y = data[1]
     else:
         return []
-    targets = _split(y, [output.name for output in outputs])
-    found = []
-    for output in outputs:
-        if targets.get(output.name) is None:
-            continue
-        case = Case(
-            output,
-            targets[output.name],
-            tuple(losses[output.name]),
-            tuple(metric_lists[output.name]),
-        )
-        for rule in RULES:
-            for finding in rule(case):
-                found.append(
-                    Finding(
-                        finding.severity,
-                        finding.code,
-                        f"in validation_data: {finding.message}",
-                        finding.fix,
-                        finding.where,
-                    )
-                )
-    return found
-
-
-def _first_of_each(findings: list[Finding]) -> list[Finding]:
-    """One finding per (code, output, component): training data before validation data."""
-    seen: set[tuple[str, str, str]] = set()
-    kept = []
-    for finding in findings:
-        key = (
-            finding.code,
-            finding.where,
-            finding.message.removeprefix("in validation_data: ").split(" ")[0],
-        )
-        if key not in seen:
-            seen.add(key)
-            kept.append(finding)
-    return kept
+    targets = _split(y, [case.output.name for case in cases])
+    return [
+        dataclasses.replace(case, targets=targets[case.output.name], class_weight=None)
+        for case in cases
+        if targets.get(case.output.name) is not None
+    ]
 
 
 def preflight_spec(model: Any, spec: CompileSpec) -> Preflight:
@@ -209,7 +167,7 @@ def preflight_spec(model: Any, spec: CompileSpec) -> Preflight:
         ['softmax-one-unit']
     """
     compile_args, fit_args = spec.compile_args, spec.fit_args
-    if not _is_keras_model(model) or "loss" not in compile_args:
+    if model is None or "loss" not in compile_args:
         return Preflight()
     try:
         return preflight(
@@ -233,10 +191,3 @@ def preflight_spec(model: Any, spec: CompileSpec) -> Preflight:
                 )
             ]
         )
-
-
-def _is_keras_model(model: Any) -> bool:
-    return any(
-        cls.__name__ == "Model" and cls.__module__.startswith("keras")
-        for cls in type(model).__mro__
-    )

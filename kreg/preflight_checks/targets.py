@@ -172,11 +172,3 @@ def _numpy(value: Any) -> Any:
         return [_numpy(v) for v in value]
     to_numpy = getattr(value, "numpy", None)
     return to_numpy() if callable(to_numpy) else value
-
-
-def is_dataset(value: Any) -> bool:
-    """Whether ``value`` is a ``tf.data.Dataset`` (without importing TensorFlow)."""
-    return any(
-        cls.__name__ == "DatasetV2" and cls.__module__.startswith("tensorflow")
-        for cls in type(value).__mro__
-    )

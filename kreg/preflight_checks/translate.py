@@ -63,3 +63,17 @@ def translate(error: BaseException) -> Finding | None:
             values["wanted"] = str(int(values["label"]) + 1)
         return Finding("error", code, message.format(**values), fix.format(**values))
     return None
+
+
+def retold(error: BaseException, message: str) -> tuple[str, Finding | None]:
+    """``message`` led by the finding ``error`` reads as (when kreg recognises it), and that
+    finding.
+
+    Example:
+        >>> retold(ValueError("something else"), "training failed")
+        ('training failed', None)
+    """
+    finding = translate(error)
+    if finding is None:
+        return message, None
+    return f"Keras failed on the first batch; kreg reads it as:\n{finding}\n{message}", finding

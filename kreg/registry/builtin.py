@@ -26,7 +26,6 @@ Keras's classes unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from kreg.contracts.examples import BuiltinExample
@@ -106,7 +105,7 @@ def catalogue(kind: str) -> list[dict[str, Any]]:
     root = package_root("keras")
     if root is None:
         return []
-    api_file = api_file_of(root, kind)
+    api_file = root / _API_FILES[kind]  # Keras 3.10+; 3.0-3.9 (api/...) are refused at import
     public = [
         (module, name, as_name)
         for module, name, as_name in imported_names(api_file)
@@ -117,9 +116,9 @@ def catalogue(kind: str) -> list[dict[str, Any]]:
     if not public:
         raise RegistrationError(
             f"kreg cannot read Keras {installed_version('keras') or '(unknown version)'}'s "
-            f"{kind} catalogue: {api_file} names no public {kind} (a layout kreg does not "
-            "know). Report it to kreg with your Keras version; meanwhile use Keras objects "
-            "directly, or a Keras version kreg supports."
+            f"{kind} catalogue: {api_file} is missing or names no public {kind} (a layout "
+            "kreg does not know). Report it to kreg with your Keras version; meanwhile use "
+            "Keras objects directly, or a Keras version kreg supports."
         )
     classes = [(m, n, a) for m, n, a in public if a[:1].isupper()]
     functions = [(m, n, a) for m, n, a in public if not a[:1].isupper()]
@@ -160,27 +159,6 @@ def catalogue(kind: str) -> list[dict[str, Any]]:
         if kind == "loss" and registration["name"] in _PER_SAMPLE_LOSSES:
             registration["obj"] = _PER_SAMPLE_LOSSES[registration["name"]]
     return found
-
-
-def api_file_of(root: Path, kind: str) -> Path:
-    """Keras's generated public API file for ``kind``: ``keras/losses/__init__.py`` (Keras
-    3.10 and later, the versions kreg supports). Keras 3.0-3.9 kept it under ``keras/api/``;
-    kreg refuses those at import (:func:`kreg.versions.check_keras_supported`), and a
-    layout it does not know fails the built-in plugin, naming the version and the file.
-
-    Example:
-        >>> from kreg.registry.sources import package_root
-        >>> api_file_of(package_root("keras"), "loss").name
-        '__init__.py'
-    """
-    candidate = root / _API_FILES[kind]
-    if candidate.is_file():
-        return candidate
-    raise RegistrationError(
-        f"kreg cannot read Keras {installed_version('keras') or '(unknown version)'}'s {kind} "
-        f"catalogue: {candidate} does not exist (a layout kreg does not know). Report it to "
-        "kreg with your Keras version."
-    )
 
 
 def _without_duplicates(registration: dict[str, Any]) -> list[str]:

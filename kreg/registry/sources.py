@@ -30,6 +30,29 @@ def package_root(top_level: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+_VERSION_LINE = re.compile(r"""^__version__ = ["']([^"']+)["']""", re.MULTILINE)
+
+
+def keras_version_on_path() -> str | None:
+    """The version of the Keras that ``import keras`` would load, read from its source
+    (``keras/src/version.py``, else ``keras/__init__.py``) without importing it.
+
+    Example:
+        >>> from kreg.versions import installed_version
+        >>> keras_version_on_path() == installed_version("keras")
+        True
+    """
+    root = package_root("keras")
+    for source in (root / "src" / "version.py", root / "__init__.py") if root else ():
+        try:
+            found = _VERSION_LINE.search(source.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if found:
+            return found.group(1)
+    return None
+
+
 def module_file(module_name: str) -> Path | None:
     """Source file of ``package.module`` without importing anything.
 

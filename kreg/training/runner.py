@@ -25,7 +25,7 @@ from kreg.cell.resolve import resolve_cell
 from kreg.cell.spec import CompileSpec
 from kreg.errors import KregError, PreflightError, TrainingFault, TrainingSetupError
 from kreg.preflight_checks import Preflight, preflight_spec
-from kreg.preflight_checks.translate import translate
+from kreg.preflight_checks.translate import retold
 from kreg.training.options import RunOptions
 from kreg.training.placement import Placement, needs_rebuild, place
 from kreg.training.run import Run, remember
@@ -199,10 +199,9 @@ def _keras_refusals() -> Iterator[None]:
     except KregError:
         raise
     except Exception as error:
-        message = f"Keras refused the configuration: {type(error).__name__}: {error}"
-        finding = translate(error)
-        if finding is not None:
-            message = f"Keras failed on the first batch; kreg reads it as:\n{finding}\n{message}"
+        message, _ = retold(
+            error, f"Keras refused the configuration: {type(error).__name__}: {error}"
+        )
         raise TrainingSetupError(message) from error
 
 
@@ -275,11 +274,11 @@ def _train(
     if outcome.steps_run and outcome.error is None:
         model._kreg_seconds_per_step = run.wall_seconds / outcome.steps_run
     if outcome.error is not None and not isinstance(outcome.error, KeyboardInterrupt):
-        message = outcome.stopped or str(outcome.error)
-        read_as = translate(outcome.error) if outcome.steps_completed == 0 else None
+        message, read_as = outcome.stopped or str(outcome.error), None
+        if outcome.steps_completed == 0:
+            message, read_as = retold(outcome.error, message)
         if read_as is not None:
             run.findings.append(read_as)
-            message = f"Keras failed on the first batch; kreg reads it as:\n{read_as}\n{message}"
         raise TrainingFault(message, run) from outcome.error
     return run
 

@@ -224,7 +224,7 @@ def test_every_keras_loss_and_metric_declares_what_it_expects():
     """A new Keras loss or metric without a row in builtin_expects fails here (issue 15)."""
     from kreg.registry.builtin import catalogue
     from kreg.registry.builtin_expects import BUILTIN_EXPECTS
-    from kreg.versions import keras_version_on_path
+    from kreg.registry.sources import keras_version_on_path
 
     version = keras_version_on_path() or "0"
     newest = tuple(int(p) for p in version.split(".")[:2]) >= (3, 15)

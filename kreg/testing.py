@@ -41,6 +41,26 @@ MUST_RUN = {
 }
 
 
+def must_run_on_this_backend(kind: str) -> tuple[str, ...]:
+    """:data:`MUST_RUN` for ``kind`` as this backend names and runs its checks.
+
+    JAX calls the compiled check ``compiled``; PyTorch compiles nothing by default, so its
+    ``compiled`` check is skipped (not applicable) and not required.
+
+    Example:
+        >>> must_run_on_this_backend("optimizer")
+        ()
+    """
+    from kreg.kerasext.backend import JAX, TENSORFLOW, backend_name
+
+    required = MUST_RUN.get(kind, ())
+    backend = backend_name()
+    if backend == TENSORFLOW:
+        return required
+    compiled = ("compiled",) if backend == JAX else ()
+    return tuple(n for n in required if n != "tf_function") + (compiled if required else ())
+
+
 def assert_follows_contract(obj: Any, kind: str | None = None, *, example: Any = None) -> Any:
     """Run :func:`kreg.check` and fail the test with the full report unless it passed.
 
@@ -74,8 +94,8 @@ def assert_verdict(
     which fail, and those in ``warning``, which warn (an ``eager-only`` metric's
     ``tf_function``). Rows that restate a declared defect (``known_defect:<tag>``) and rows
     whose name holds one of the ``defects`` tags are left out. Every check in ``must_run``
-    (default: :data:`MUST_RUN` for the report's kind) that is not in ``failing`` must have
-    passed, not been skipped (or warned, if it is in ``warning``).
+    (default: :func:`must_run_on_this_backend` for the report's kind) that is not in
+    ``failing`` must have passed, not been skipped (or warned, if it is in ``warning``).
 
     Example:
         >>> import kreg
@@ -89,7 +109,7 @@ def assert_verdict(
         if not r.name.startswith("known_defect:") and not any(tag in r.name for tag in tags)
     }
     flagged = {name: outcome for name, outcome in outcomes.items() if outcome in ("fail", "warn")}
-    required = tuple(must_run) or MUST_RUN.get(report.kind, ())
+    required = tuple(must_run) or must_run_on_this_backend(report.kind)
     ran = {n: ("pass", "warn") if n in warning else ("pass",) for n in required}
     not_run = [n for n in required if n not in failing and outcomes.get(n) not in ran[n]]
     expected = {**dict.fromkeys(failing, "fail"), **dict.fromkeys(warning, "warn")}

@@ -64,12 +64,9 @@ def as_tensors(batch: Any) -> Any:
 
     Example:
         >>> import numpy as np
-        >>> type(as_tensors({"x": np.zeros(2)})["x"]).__name__
-        'EagerTensor'
+        >>> tuple(as_tensors({"x": np.zeros(2)})["x"].shape)
+        (2,)
     """
-    import tensorflow as tf
+    from kreg.kerasext.backend import to_tensor
 
-    def convert(leaf: Any) -> Any:
-        return leaf if isinstance(leaf, tf.RaggedTensor) else tf.convert_to_tensor(leaf)
-
-    return keras.tree.map_structure(convert, batch)
+    return keras.tree.map_structure(to_tensor, batch)

@@ -6,7 +6,6 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from kreg.contracts.batches import as_tensors, batch_size, leaves, samples
 from kreg.contracts.common import (
@@ -23,6 +22,14 @@ from kreg.contracts.report import Report
 from kreg.contracts.roundtrip import check_config_roundtrip, check_serialization
 from kreg.contracts.subject import Subject
 from kreg.contracts.weights import loss_weights
+from kreg.kerasext.backend import (
+    NotApplicable,
+    compiled,
+    compiled_check_name,
+    compiled_name,
+    to_tensor,
+    value_and_gradients,
+)
 
 BATCH_DEPENDENT = "batch-dependent"
 """Tag of losses whose per-sample values depend on the other samples (pairwise losses)."""
@@ -128,20 +135,20 @@ def check_loss(subject: Subject, report: Report) -> None:
 
     def gradient() -> str:
         predictions = as_tensors(y_pred)
-        watched = [getattr(leaf, "flat_values", leaf) for leaf in leaves(predictions)]
         loss = subject.make()
-        with tf.GradientTape() as tape:
-            for tensor in watched:
-                tape.watch(tensor)
-            result = loss(as_tensors(y_true), predictions)
-        gradients = tape.gradient(result, watched)
+
+        def value_of(leaves_now: list[Any]) -> Any:
+            rebuilt = keras.tree.pack_sequence_as(predictions, leaves_now)
+            return loss(as_tensors(y_true), rebuilt)
+
+        result, gradients = value_and_gradients(value_of, leaves(predictions))
         if not np.isfinite(to_numpy(result)).all():
             raise CheckFailed(f"the loss is not finite ({shown(result)}) on the example batch")
         if all(g is None for g in gradients):
             raise CheckFailed(
-                "no gradient reaches y_pred: call() leaves the TensorFlow graph (.numpy(), "
+                "no gradient reaches y_pred: call() leaves the autodiff graph (.numpy(), "
                 "NumPy functions, casting y_pred to an integer, stop_gradient); compute it "
-                "with keras.ops or tf operations only"
+                "with keras.ops only"
             )
         flat = np.concatenate([to_numpy(g).ravel() for g in gradients if g is not None])
         if not np.isfinite(flat).all():
@@ -157,13 +164,14 @@ def check_loss(subject: Subject, report: Report) -> None:
         def check() -> str:
             loss = subject.make()
             eager = loss(y_true, y_pred)
-            traced = tf.function(
-                lambda a, b: loss(a, b), jit_compile=jit, reduce_retracing=True, autograph=False
-            )
+            try:
+                traced = compiled(lambda a, b: loss(a, b), xla=jit)
+            except NotApplicable as reason:
+                raise CheckSkipped(f"not applicable: {reason}") from None
             try:
                 got = traced(as_tensors(y_true), as_tensors(y_pred))
             except Exception as error:
-                where = "with jit_compile=True (XLA)" if jit else "inside tf.function"
+                where = "with jit_compile=True (XLA)" if jit else f"inside {compiled_name()}"
                 raise CheckFailed(
                     f"call() failed {where}: {describe(error)}; fit() traces the loss into a "
                     "graph: avoid .numpy(), Python conditions on tensor values and NumPy calls"
@@ -187,7 +195,8 @@ def check_loss(subject: Subject, report: Report) -> None:
                 f"under the mixed_float16 policy the loss is {shown(got)}; compute in float32 "
                 "(ops.cast(y_pred, 'float32')) or guard divisions and logarithms"
             )
-        return f"finite under mixed_float16 ({got.dtype.name if hasattr(got, 'dtype') else ''})"
+        dtype = keras.backend.standardize_dtype(got.dtype) if hasattr(got, "dtype") else ""
+        return f"finite under mixed_float16 ({dtype})"
 
     if PER_BATCH in subject.tags:
         reason = f"tagged {PER_BATCH!r} by its provider: one loss value per batch by design"
@@ -200,7 +209,7 @@ def check_loss(subject: Subject, report: Report) -> None:
         run_check(report, "reductions", reductions)
         run_check(report, "sample_weight", sample_weight)
     run_check(report, "gradient", gradient)
-    run_check(report, "tf_function", graph(False))
+    run_check(report, compiled_check_name(), graph(False))
     run_check(report, "jit_compile", graph(True), warn_only=True)
     run_check(report, "config_roundtrip", lambda: check_config_roundtrip(subject, value))
     run_check(report, "serialization", lambda: check_serialization(subject, value))
@@ -212,7 +221,12 @@ def _half(leaf: Any) -> Any:
     dtype = str(getattr(leaf, "dtype", ""))
     if "float" not in dtype:
         return leaf
-    return tf.cast(leaf, "float16") if tf.is_tensor(leaf) else np.asarray(leaf).astype("float16")
+    if isinstance(leaf, np.ndarray) or np.isscalar(leaf):
+        return np.asarray(leaf).astype("float16")
+    flat = getattr(leaf, "flat_values", None)  # a RaggedTensor keeps its row structure
+    if flat is not None:
+        return leaf.with_flat_values(keras.ops.cast(flat, "float16"))
+    return keras.ops.cast(to_tensor(leaf), "float16")
 
 
 def _skip(reason: str) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
 from kreg.contracts.batches import as_tensors, batch_size, leaves, samples
 from kreg.contracts.common import (
@@ -21,6 +20,12 @@ from kreg.contracts.common import (
 from kreg.contracts.report import Report
 from kreg.contracts.roundtrip import check_config_roundtrip, check_serialization
 from kreg.contracts.subject import Subject
+from kreg.kerasext.backend import (
+    NotApplicable,
+    compiled_check_name,
+    compiled_metric_steps,
+    compiled_name,
+)
 
 NOT_STREAMING = "not-streaming"
 """Tag of metrics whose result over two batches legitimately differs from one batch."""
@@ -161,7 +166,8 @@ def check_metric(subject: Subject, report: Report) -> None:
         if not state:
             raise CheckFailed(
                 "the metric has no state variables; keep its state in variables made with "
-                "self.add_variable(...) so it streams across batches and works in tf.function"
+                "self.add_variable(...) so it streams across batches and works when fit() "
+                "compiles it"
             )
         trainable = [v.name for v in state if getattr(v, "trainable", False)]
         if trainable:
@@ -173,11 +179,10 @@ def check_metric(subject: Subject, report: Report) -> None:
 
     def graph() -> str:
         metric = subject.make()
-
-        @tf.function(autograph=False)  # as Keras calls metrics: Python `if` is not converted
-        def step(a: Any, b: Any) -> Any:
-            metric.update_state(a, b)
-            return metric.result()
+        try:
+            step = compiled_metric_steps(metric)
+        except NotApplicable as reason:
+            raise CheckSkipped(f"not applicable: {reason}") from None
 
         eager_only = EAGER_ONLY in subject.tags
         try:
@@ -190,7 +195,7 @@ def check_metric(subject: Subject, report: Report) -> None:
                     "model with run_eagerly=True to use it in fit()"
                 ) from error
             raise CheckFailed(
-                f"update_state/result failed inside tf.function: {error!s:.200}; fit() and "
+                f"update_state/result failed inside {compiled_name()}: {error!s:.200}; fit() and "
                 "evaluate() trace metrics into a graph: use tensor operations and variables. "
                 f"If it can only run eagerly, tag it {EAGER_ONLY!r} (fit() then needs "
                 "run_eagerly=True)"
@@ -200,7 +205,7 @@ def check_metric(subject: Subject, report: Report) -> None:
             raise CheckFailed(f"traced result {shown(got)} differs from eager {shown(eager)}")
         if eager_only:
             raise CheckWarning(
-                f"tagged {EAGER_ONLY!r}, but it works inside tf.function: drop the tag, so "
+                f"tagged {EAGER_ONLY!r}, but it works inside {compiled_name()}: drop the tag, so "
                 "that fit() need not run eagerly"
             )
         return "traced updates equal eager ones"
@@ -212,7 +217,7 @@ def check_metric(subject: Subject, report: Report) -> None:
     if one_column():  # what fit() does with 1-D targets concerns one-column outputs only
         run_check(report, "label_rank", label_rank)
     run_check(report, "state_variables", variables)
-    run_check(report, "tf_function", graph)
+    run_check(report, compiled_check_name(), graph)
     run_check(report, "config_roundtrip", lambda: check_config_roundtrip(subject, value))
     run_check(report, "serialization", lambda: check_serialization(subject, value))
 

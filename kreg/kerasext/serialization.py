@@ -12,6 +12,7 @@ never be caught half-imported by that hook.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import warnings
@@ -96,16 +97,11 @@ def repair_class_config(cls: type, required: dict[str, Any] | None = None) -> li
     """
     if "_kreg_repaired" in cls.__dict__:
         return list(cls.__dict__["_kreg_repaired"])
-    import tensorflow as tf
-
     try:
         # An explicit name keeps Keras's automatic naming (auc, auc_1...) untouched.
         probe = {"name": "kreg_probe"} if "name" in _accepted(cls) else {}
         probe.update(required or {})
-        # In a throw-away graph: building a metric creates variables, and doing that eagerly
-        # would start TensorFlow's runtime at import, after which users can no longer set
-        # memory growth, visible devices or logical CPUs.
-        with tf.Graph().as_default():
+        with _throwaway_graph():
             instance = cls(**probe)
             present = instance.get_config()
     except Exception:
@@ -191,3 +187,19 @@ def register_lazily(
     )
     registry[registered_name] = stand_in
     return True
+
+
+def _throwaway_graph() -> Any:
+    """On TensorFlow, a throw-away graph; elsewhere nothing (a null context).
+
+    Building a metric creates variables, and doing that eagerly on TensorFlow would start
+    its runtime at import, after which users can no longer set memory growth, visible
+    devices or logical CPUs. Other backends have no such runtime to protect.
+    """
+    from kreg.kerasext.backend import is_tensorflow
+
+    if not is_tensorflow():
+        return contextlib.nullcontext()
+    import tensorflow as tf
+
+    return tf.Graph().as_default()

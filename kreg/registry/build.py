@@ -94,11 +94,27 @@ def load(entry: Entry) -> Any:
         raise ComponentLoadError(
             f"{entry.kind} {entry.qualified_name!r}: plugin {entry.plugin!r} registered "
             f"{entry.target!r}, which cannot be imported ({type(error).__name__}: {error}). "
-            f"Fix or reinstall the plugin, or hide it with KREG_DISABLE_PLUGINS={entry.plugin}."
+            + (
+                _needs_tensorflow(entry)
+                if getattr(error, "name", None) == "tensorflow"
+                else f"Fix or reinstall the plugin, or hide it with "
+                f"KREG_DISABLE_PLUGINS={entry.plugin}."
+            )
         ) from error
     state.import_seconds = time.perf_counter() - started
     state.target = loaded
     return loaded
+
+
+def _needs_tensorflow(entry: Entry) -> str:
+    """The fix for a library that imports TensorFlow, where Keras runs on another backend."""
+    from kreg.kerasext.backend import backend_name
+
+    return (
+        f"Its library needs TensorFlow, and Keras runs on {backend_name()} here without it: "
+        f"a failure of this backend only. Use it with KERAS_BACKEND=tensorflow (pip install "
+        f"tensorflow), or hide it with KREG_DISABLE_PLUGINS={entry.plugin}."
+    )
 
 
 def import_seconds(entry: Entry) -> float:

@@ -305,4 +305,9 @@ def watch_keras() -> None:
         >>> callable(watch_keras)
         True
     """
-    when_imported("keras", ("tensorflow",), CATALOG.keras_ready)
+    from kreg.kerasext.backend import TENSORFLOW, configured_backend
+
+    # On TensorFlow, Keras is imported half-way through TensorFlow's own start: wait for
+    # both. On JAX or PyTorch TensorFlow may never be imported (or not be installed).
+    also = ("tensorflow",) if configured_backend() == TENSORFLOW else ()
+    when_imported("keras", also, CATALOG.keras_ready)

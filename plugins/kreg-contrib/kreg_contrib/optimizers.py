@@ -110,9 +110,12 @@ class Lookahead(keras.optimizers.Optimizer):
         self.inner.update_step(gradient, variable, learning_rate)
         slow = self._slow[self._get_variable_index(variable)]
         sync = ops.equal(ops.mod(self.iterations + 1, self.sync_period), 0)
-        moved = slow + ops.cast(self.slow_step_size, variable.dtype) * (variable - slow)
-        self.assign(slow, ops.where(sync, moved, slow))
-        self.assign(variable, ops.where(sync, moved, variable))
+        # Values, not variables, into ops.where: JAX no longer converts a Keras variable
+        # there ("Triggering __jax_array__() during abstractification is no longer supported").
+        fast, slow_value = ops.convert_to_tensor(variable), ops.convert_to_tensor(slow)
+        moved = slow_value + ops.cast(self.slow_step_size, variable.dtype) * (fast - slow_value)
+        self.assign(slow, ops.where(sync, moved, slow_value))
+        self.assign(variable, ops.where(sync, moved, fast))
 
     def get_config(self) -> dict[str, Any]:
         """Every constructor argument, the inner optimizer as a Keras config."""

@@ -887,7 +887,7 @@ CASES = [
     case(NegativeSchedule, HalvingSchedule, "values",
          "must be finite and non-negative"),
     case(NumpySchedule, HalvingSchedule, "tf_function",
-         "failed inside tf.function", "int64 iterations variable", "not Python conditions"),
+         "failed inside tf.function", "integer iterations variable", "not Python conditions"),
     case(HalvingScheduleForgetsEvery, HalvingSchedule, "config_roundtrip",
          "does not return 'every'", "built with every=11", "Add 'every': self.every"),
     case(RedefinedScheduleFirst, HalvingSchedule, "serialization",

@@ -305,3 +305,16 @@ def step_tensor(step: int) -> Any:
 
     dtype = "int32" if backend_name() == JAX else "int64"
     return keras.ops.convert_to_tensor(step, dtype=dtype)
+
+
+def compiler_phrase(jit_compile: bool) -> str:
+    """How a model's steps are compiled, in the backend's words, for a run's header.
+
+    Example:
+        >>> compiler_phrase(False) in ("XLA off", "jax.jit off", "torch.compile off")
+        True
+    """
+    word = {JAX: "jax.jit (XLA)", TORCH: "torch.compile"}.get(backend_name(), "XLA")
+    if backend_name() == JAX and not jit_compile:
+        word = "jax.jit"
+    return f"{word} {'on' if jit_compile else 'off'}"

@@ -77,6 +77,33 @@ def find_data(data: str | None, export: Export) -> dict[str, Any]:
     return load_data(data)
 
 
+def refuse_other_backends() -> None:
+    """Raise unless Keras runs on TensorFlow: ``kreg train`` is ``tf.distribute``.
+
+    Raises:
+        DistributedSetupError: the backend is JAX or PyTorch (the message says what to use).
+
+    Example:
+        >>> refuse_other_backends()  # TensorFlow here
+    """
+    from kreg.kerasext.backend import backend_name
+
+    backend = backend_name()
+    if backend == "tensorflow":
+        return
+    raise DistributedSetupError(
+        f"kreg train runs exports with TensorFlow's tf.distribute, and Keras runs on {backend} "
+        f"here (KERAS_BACKEND={backend}). Run it with KERAS_BACKEND=tensorflow (the export is "
+        "a .keras file, which every backend reads); or train on this backend from a notebook "
+        "with %%kcompile, which uses "
+        + (
+            "keras.distribution.DataParallel over the local devices"
+            if backend == "jax"
+            else "one device (for several, write a torch.distributed loop)"
+        )
+    )
+
+
 def train_export(
     path: str | Path,
     data: str | None = None,
@@ -106,6 +133,7 @@ def train_export(
     """
     from kreg.training.exported import load_export
 
+    refuse_other_backends()
     role = Role.from_environment()
     export = load_export(path)  # cheap, and says early when PATH is wrong
     if cpu_devices:

@@ -117,14 +117,19 @@ def check_exportable(spec: CompileSpec) -> None:
 
 
 def _versions() -> dict[str, str]:
+    """kreg's, Keras's and the backend's versions (an export from JAX names JAX's)."""
     import keras
-    import tensorflow as tf
 
-    return {
+    from kreg.kerasext.backend import backend_name
+
+    backend = backend_name()
+    found = {
         "kreg": installed_version("kreg") or "0+unknown",
         "keras": keras.__version__,
-        "tensorflow": tf.__version__,
+        "backend": backend,
     }
+    found[backend] = installed_version(backend) or "unknown"
+    return found
 
 
 def _compile_section(spec: CompileSpec) -> dict[str, Any]:

@@ -27,18 +27,23 @@ def failing_callback(error: BaseException, callbacks: list[Any]) -> tuple[Any, s
 
 
 def out_of_memory(error: BaseException) -> bool:
-    """Whether ``error`` is an out-of-memory error (possibly wrapped by ``tf.py_function``).
+    """Whether ``error`` is an out-of-memory error, on any backend (also when wrapped).
 
     Example:
         >>> out_of_memory(MemoryError()), out_of_memory(ValueError("bad shape"))
         (True, False)
     """
-    import tensorflow as tf
-
-    if isinstance(error, (tf.errors.ResourceExhaustedError, MemoryError)):
+    if isinstance(error, MemoryError):
+        return True
+    names = {cls.__name__ for cls in type(error).__mro__}
+    # TensorFlow's ResourceExhaustedError, PyTorch's OutOfMemoryError, JAX's XlaRuntimeError.
+    if names & {"ResourceExhaustedError", "OutOfMemoryError"}:
         return True
     text = str(error)
-    return "ResourceExhaustedError" in text or "OOM when allocating" in text
+    return any(
+        sign in text
+        for sign in ("ResourceExhaustedError", "OOM when allocating", "RESOURCE_EXHAUSTED")
+    ) or ("CUDA out of memory" in text)
 
 
 def _device_of(error: BaseException, fallback: str) -> str:

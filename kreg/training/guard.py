@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -129,7 +130,7 @@ class FaultGuard(keras.callbacks.Callback):
     def _fresh_optimizer_values(self, optimizer: Any) -> list[Any]:
         """The variables of a new, just built optimizer like ``optimizer`` ([] if impossible)."""
         try:
-            with self.model.distribute_strategy.scope():
+            with _strategy_scope(self.model):
                 fresh = type(optimizer).from_config(optimizer.get_config())
                 fresh.build(self.model.trainable_variables)
             return [np.array(keras.ops.convert_to_numpy(v)) for v in fresh.variables]
@@ -148,7 +149,7 @@ class FaultGuard(keras.callbacks.Callback):
             return
         if not getattr(self.model, "built", False) or not self.model.trainable_variables:
             return  # built by its first call: the copy is completed by restore()
-        with self.model.distribute_strategy.scope():
+        with _strategy_scope(self.model):
             optimizer.build(self.model.trainable_variables)
 
     def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
@@ -203,3 +204,9 @@ def _state_bytes(variable: Any) -> int:
     except (TypeError, ValueError, AttributeError):
         itemsize = 4
     return int(count * itemsize)
+
+
+def _strategy_scope(model: Any) -> Any:
+    """The model's ``tf.distribute`` scope on TensorFlow; nothing on other backends."""
+    strategy = getattr(model, "distribute_strategy", None)
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()

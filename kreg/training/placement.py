@@ -9,6 +9,7 @@ is one, else the CPU).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Mapping
@@ -79,32 +80,40 @@ class Placement:
     detail: str = ""
     replicated: bool = False
     """The strategy keeps replicas in sync (mirrored, multi-worker, TPU), not one device."""
+    backend: str = "tensorflow"
+    """The Keras backend: off TensorFlow, ``strategy`` is a :class:`DeviceScope`."""
 
     def describe(self) -> str:
-        """e.g. ``1 GPU (NVIDIA H100) · default strategy``."""
+        """e.g. ``1 GPU (NVIDIA H100) · default strategy``, or ``... · jax backend``.
+
+        Example:
+            >>> Placement(None, "default", accelerator="CPU (2 cores)", backend="jax").describe()
+            'CPU (2 cores) · jax backend'
+        """
+        if self.backend != "tensorflow":
+            text = f"{self.accelerator} · {self.backend} backend"
+            return text if self.name == "default" else f"{text} · {self.name}"
         text = f"{self.accelerator} · {self.name} strategy"
         return f"{text} ({self.detail})" if self.detail else text
 
+    def fit_scope(self) -> Any:
+        """What ``fit`` runs inside: a JAX distribution's scope (it shards the batches).
 
-def _gpu_names() -> list[str]:
-    import tensorflow as tf
+        TensorFlow's strategies are entered by Keras itself; elsewhere nothing.
 
-    names = []
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
-            details = tf.config.experimental.get_device_details(gpu)
-        except Exception:  # pragma: no cover - driver-specific
-            details = {}
-        names.append(details.get("device_name", gpu.name))
-    return names
+        Example:
+            >>> with Placement(None, "default").fit_scope():
+            ...     pass
+        """
+        if self.backend != "tensorflow" and self.strategy is not None:
+            return self.strategy.scope()
+        return contextlib.nullcontext()
 
 
 def _accelerator(gpus: list[Any]) -> str:
-    names = _gpu_names()
-    if not names:
-        return f"CPU ({os.cpu_count()} cores)"
-    plural = "s" if len(gpus) > 1 else ""
-    return f"{len(gpus)} GPU{plural} ({', '.join(sorted(set(names)))})"
+    from kreg.kerasext.backend import describe_devices, gpu_names
+
+    return describe_devices(gpu_names() if gpus else [])
 
 
 def place(strategy: str, model: Any = None, role: Role | None = None) -> Placement:
@@ -135,6 +144,14 @@ def place(strategy: str, model: Any = None, role: Role | None = None) -> Placeme
             "ParameterServerStrategy (only Keras 2 did); use --strategy multiworker (synchronous "
             "data parallelism over all workers' devices) instead"
         )
+    from kreg.kerasext.backend import backend_name
+
+    backend = backend_name()
+    if backend != "tensorflow":
+        from kreg.training import layouts
+
+        scope, name, devices = layouts.layout(strategy)
+        return Placement(scope, name, devices, layouts.accelerator(), backend=backend)
     import tensorflow as tf
 
     role = role or Role.from_environment()

@@ -8,15 +8,19 @@ from kreg.training.placement import Placement
 
 
 def mixed_policy() -> str:
-    """``mixed_float16`` on a GPU (tensor cores, with loss scaling), ``mixed_bfloat16`` elsewhere.
+    """The ``--mixed-precision`` policy for this backend and machine.
+
+    TensorFlow: ``mixed_float16`` on a GPU (tensor cores, with loss scaling), else
+    ``mixed_bfloat16``. JAX and PyTorch: ``mixed_bfloat16`` everywhere (what their
+    users run on current GPUs and TPUs: float32's range, so no loss scaling).
 
     Example:
         >>> mixed_policy()  # this machine has no GPU
         'mixed_bfloat16'
     """
-    import tensorflow as tf
+    from kreg.kerasext.backend import gpu_names, is_tensorflow
 
-    return "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+    return "mixed_float16" if is_tensorflow() and gpu_names() else "mixed_bfloat16"
 
 
 def add_loss_scaling(compile_args: dict[str, Any], policy: str | None) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kreg.errors import KregError
+from kreg.kerasext.backend import compiler_phrase
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ class Run:
         """
         lines = [
             f"{self.model_name}: {self.device}; precision {self.precision}; "
-            f"XLA {'on' if self.jit_compile else 'off'}; steps_per_execution "
+            f"{compiler_phrase(self.jit_compile)}; steps_per_execution "
             f"{self.steps_per_execution} ({self.steps_per_execution_reason})"
         ]
         if self.history:

@@ -24,6 +24,7 @@ from kreg.cell.parse import Cell, parse_cell
 from kreg.cell.resolve import resolve_cell
 from kreg.cell.spec import CompileSpec
 from kreg.errors import KregError, PreflightError, TrainingFault, TrainingSetupError
+from kreg.kerasext.backend import compiler_phrase
 from kreg.preflight_checks import Preflight, preflight_spec
 from kreg.preflight_checks.translate import retold
 from kreg.training.options import RunOptions
@@ -143,10 +144,18 @@ def run_cell(
                 raise TrainingSetupError(
                     f"{model_name} must be rebuilt for {placement.name} / "
                     f"{policy or 'its precision'} but cannot be cloned ({type(error).__name__}: "
-                    f"{error}); build it inside `with strategy.scope():` yourself"
+                    f"{error}); build it inside `with strategy.scope():` yourself (off "
+                    "TensorFlow, with --mixed-precision: after "
+                    "keras.mixed_precision.set_global_policy('mixed_bfloat16'))"
                 ) from None
+            where = (
+                f"in the {placement.name} strategy's scope"
+                if placement.backend == "tensorflow"
+                else f"on the {placement.backend} backend"
+                + ("" if placement.name == "default" else f" ({placement.name})")
+            )
             notes.append(
-                f"{model_name} was rebuilt in the {placement.name} strategy's scope"
+                f"{model_name} was rebuilt {where}"
                 + (f" with the {policy} policy" if policy else "")
                 + f" (weights copied); `{model_name}` now names the new model"
             )
@@ -236,8 +245,8 @@ def _train(
     run = _new_run(model, plan, model_name, spe, reason)
     if announce is not None:
         announce(
-            f"{placement.describe()} · precision {run.precision} · XLA "
-            f"{'on' if run.jit_compile else 'off'} · steps_per_execution {spe} ({reason})"
+            f"{placement.describe()} · precision {run.precision} · "
+            f"{compiler_phrase(run.jit_compile)} · steps_per_execution {spe} ({reason})"
         )
         for finding in plan.findings:
             if finding.severity != "info":
@@ -257,7 +266,7 @@ def _train(
         run.view = make_view(settings)
     started = time.perf_counter()
     try:
-        with _keras_refusals():
+        with _keras_refusals(), placement.fit_scope():
             outcome = fit(model, fit_args, run.view, options.verbose, placement.describe())
     finally:
         run.wall_seconds = time.perf_counter() - started

@@ -126,12 +126,13 @@ def choose_steps_per_execution(
         if fit_args is None:
             spe, reason = 1, "nothing to train"
         else:
-            import tensorflow as tf
+            from kreg.kerasext.backend import gpu_names
 
-            on_gpu = bool(tf.config.list_logical_devices("GPU"))
-            spe, reason = auto_steps_per_execution(model, fit_args, on_gpu)
+            spe, reason = auto_steps_per_execution(model, fit_args, bool(gpu_names()))
     else:
         spe, reason = int(wanted), "--steps-per-execution"
+    if spe > 1 and placement.backend == "torch":
+        return 1, "1: Keras's PyTorch trainer runs one step per execution"
     if spe > 1 and placement.replicated:
         return 1, f"1 under {placement.name}: Keras's multi-step loop fails there"
     return spe, reason

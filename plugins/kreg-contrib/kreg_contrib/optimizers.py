@@ -91,7 +91,9 @@ class Lookahead(keras.optimizers.Optimizer):
         self._slow = []
         for variable in variables:
             slow = self.add_variable_from_reference(variable, name="slow")
-            slow.assign(variable)
+            # A copy: on JAX, assigning the variable itself would share its buffer, and
+            # fit() donates both (jax: "Attempt to donate the same buffer twice").
+            slow.assign(ops.copy(variable))
             self._slow.append(slow)
 
     @property

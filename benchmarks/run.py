@@ -400,11 +400,11 @@ def main() -> None:
         "before each (uncached) or not (cached).",
         "",
         "GPU: `benchmarks/gpu.py` (plain Keras vs `%%kcompile` defaults, `--mixed-precision`, "
-        "`--jit`, samples/s and ratios, with the card's name) is ready; it runs only where a GPU "
-        "is visible and is not part of `make bench` on this CPU machine. Not measured yet: the "
-        "device machine lent on 2026-11-26 (NVIDIA H100 80GB HBM3) has no TensorFlow or Keras "
-        "in its image, and TensorFlow (1.9 GB installed, plus CUDA 12 libraries) cannot travel "
-        "within the 64 MiB a device call may carry.",
+        "`--jit`, on the JAX and PyTorch backends, samples/s and ratios, with the card's name) "
+        "runs on the lent GPU machine, whose image has JAX and PyTorch but no TensorFlow; "
+        "`tools/gpu_carry.sh` gathers the wheels it lacks. Its figures, or the statement that "
+        "they are not measured yet, are in `benchmarks/RESULTS-gpu.md`; it is not part of "
+        "`make bench` on this CPU machine.",
         "",
         "`%%kcompile` rows run in a real Jupyter kernel (nbclient, `%run benchmarks/kcompile.py`), "
         "3 repeats each (the live-view rows: 9 interleaved rounds, the order reversed every other "

@@ -192,6 +192,17 @@ def scenario() -> dict[str, Any]:
         "ok": report.ok,
         "checks": {r.name: (r.outcome, r.message) for r in report.results},
     }
+    # An optimizer whose slots share the model's buffers: fine eagerly, broken in JAX's fit().
+    from kreg_contrib.optimizers import Lookahead
+
+    class SharedSlow(Lookahead):
+        def build(self, variables: list[Any]) -> None:
+            super().build(variables)
+            for slow, variable in zip(self._slow, variables):
+                slow.assign(variable)  # the value itself, not a copy
+
+    shared = kreg.check(SharedSlow, "optimizer")
+    seen["shared_slot"] = {r.name: (r.outcome, r.message) for r in shared.results}
     found = kreg.preflight(
         mlp(), loss="sparse_categorical_crossentropy", y=np.eye(3)[labels].astype("float32")
     )

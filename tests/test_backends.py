@@ -169,6 +169,21 @@ def test_live_plot_check_and_preflight_without_tensorflow(backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_an_optimizer_broken_only_in_jax_fit_fails_naming_the_backend(backend):
+    checks = scenario(backend)["shared_slot"]
+    outcome, message = checks["fit"]
+    if backend == "jax":  # JAX donates the model's and the slot's (one) buffer twice
+        assert outcome == "fail", checks
+        assert message.startswith("fit() with this optimizer failed on the jax backend: ")
+        assert "donate the same buffer twice" in message and "ops.copy(variable)" in message
+    else:  # PyTorch assigns in place: nothing is shared
+        assert outcome == "pass" and message.startswith("2 fit() steps on torch"), checks
+    # A class defined in a function is not registered with Keras: serialization warns.
+    others = {n: o for n, (o, _) in checks.items() if n not in ("fit", "serialization")}
+    assert set(others.values()) == {"pass"}, checks
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_check_all_passes_but_for_real_and_tensorflow_only_failures(backend):
     done = _python(backend, ["-m", "kreg", "check", "--all", "--json", "-j", "2"])
     reports = json.loads(done.stdout)["reports"]
@@ -205,3 +220,29 @@ def test_jax_lays_a_cell_out_over_several_devices():
     assert "jax backend · DataParallel over 2 devices" in seen["header"], seen
     assert seen["rebuilt"], "a model built outside the distribution is rebuilt inside it"
     assert seen["loss"][-1] < seen["loss"][0], seen
+
+
+def test_the_gpu_benchmark_runs_end_to_end_on_jax_without_tensorflow(tmp_path):
+    """benchmarks/gpu.py --quick on the CPU: what the lent GPU machine runs, made small."""
+    out = tmp_path / "RESULTS-gpu.md"
+    done = _python(
+        "jax",
+        [str(ROOT / "benchmarks" / "gpu.py"), "--quick", "--backends", "jax", "--out", str(out)],
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    text = out.read_text()
+    assert "KERAS_BACKEND=jax" in text and "CPU" in text, text
+    for variant in ("plain Keras", "%%kcompile", "--mixed-precision", "--jit"):
+        assert variant in text, (variant, text)
+
+
+def test_the_device_command_fits_one_device_call():
+    done = subprocess.run(
+        ["bash", str(ROOT / "tools" / "gpu_carry.sh"), "--command"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    command = done.stdout.strip()
+    assert len(command) < 2000 and "--target /tmp/site .whl/*.whl" in command, command
+    assert "benchmarks/gpu.py" in command and "$OUT/" in command

@@ -13,7 +13,7 @@ from kreg.contracts.common import CheckFailed, CheckSkipped, close, describe, ru
 from kreg.contracts.report import Report
 from kreg.contracts.roundtrip import check_config_roundtrip, check_serialization
 from kreg.contracts.subject import Subject
-from kreg.kerasext.backend import is_tensorflow, to_tensor
+from kreg.kerasext.backend import backend_name, compiled_name, is_tensorflow, to_tensor
 
 STEPS = 60
 # The example's (or default) rate first when the example sets one; else 0.1, which suits
@@ -199,6 +199,31 @@ def check_optimizer(subject: Subject, report: Report) -> None:
             raise CheckFailed("the restored optimizer's next step differs from the original's")
         return f"{len(saved)} optimizer variables restored; next step identical"
 
+    def in_fit() -> str:
+        x = np.linspace(-1, 1, 16, dtype="float32").reshape(8, 2)
+        y = x.sum(axis=1, keepdims=True)
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        before = [np.array(w) for w in model.get_weights()]
+        optimizer = subject.make()
+        model.compile(optimizer=optimizer, loss="mse")
+        try:
+            history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+        except Exception as error:
+            raise CheckFailed(
+                f"fit() with this optimizer failed on the {backend_name()} backend: "
+                f"{describe(error)}; fit() runs apply() inside the compiled training step "
+                f"({compiled_name()}), where a slot must not share another variable's value "
+                "(assign ops.copy(variable)) and Python conditions on tensors do not work"
+            ) from error
+        loss = history.history["loss"][-1]
+        moved = any(not close(a, b) for a, b in zip(before, model.get_weights()))
+        if not np.isfinite(loss) or _steps(optimizer) != 2 or not moved:
+            raise CheckFailed(
+                f"fit() gave loss {loss} after {_steps(optimizer)} steps (2 expected), "
+                f"weights {'changed' if moved else 'unchanged'}"
+            )
+        return f"2 fit() steps on {backend_name()}, loss {loss:.4g}"
+
     run_check(report, "minimises_quadratic", minimises)
     run_check(report, "iterations", iterations)
     run_check(report, "clipnorm", clipping("clipnorm", 1.0))
@@ -208,6 +233,7 @@ def check_optimizer(subject: Subject, report: Report) -> None:
     run_check(report, "config_roundtrip", lambda: check_config_roundtrip(subject, value))
     run_check(report, "serialization", lambda: check_serialization(subject, value))
     run_check(report, "checkpoint", checkpoint)
+    run_check(report, "fit", in_fit)
 
 
 def _round_trip(optimizer: Any, variables: list[Any], restored: Any, fresh: list[Any]) -> str:

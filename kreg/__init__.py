@@ -41,6 +41,7 @@ __all__ = [
     "UnknownComponentError",
     "UnsupportedKerasError",
     "check",
+    "compare",
     "entries",
     "get",
     "hookimpl",
@@ -63,6 +64,10 @@ def __getattr__(name: str) -> object:
         from kreg.registry.checking import check
 
         return check
+    if name == "compare":
+        from kreg.ui.comparison import compare
+
+        return compare
     if name in ("preflight", "Preflight", "Finding"):
         import kreg.preflight_checks as module
 

@@ -104,6 +104,22 @@ class Quoted:
     position: Position
 
 
+@dataclass(frozen=True)
+class Compare:
+    """``key = compare(a, b, ...)``: alternatives for one key, each trained in its own run.
+
+    ``texts`` are the alternatives as written (``sgd(momentum=0.9)``), for labels.
+    """
+
+    alternatives: tuple[Any, ...]
+    texts: tuple[str, ...]
+    position: Position
+
+
+COMPARE = "compare"
+"""The name that marks alternatives: ``optimizer = compare(adam, sgd(momentum=0.9))``."""
+
+
 @dataclass
 class Cell:
     """A parsed cell: each key's value tree and where it was written."""
@@ -153,9 +169,46 @@ def parse_cell(body: str, first_line: int = 2) -> Cell:
                 position.line,
                 position.column,
             )
-        cell.values[key] = _value(value_node, source, 0)
+        if _is_compare(value_node):
+            cell.values[key] = _compare(key, value_node, source, body)
+        else:
+            cell.values[key] = _value(value_node, source, 0)
         cell.positions[key] = position
     return cell
+
+
+def _is_compare(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == COMPARE
+    )
+
+
+def _compare(key: str, node: ast.expr, source: _Source, body: str) -> Compare:
+    """``compare(a, b, ...)`` as a key's whole value: two alternatives or more, no keywords."""
+    from kreg.cell.alternatives import COMPARABLE_KEYS
+
+    assert isinstance(node, ast.Call)
+    position = source.position(node)
+    if key not in COMPARABLE_KEYS:
+        raise CellError(
+            f"{key} cannot hold alternatives: compare(...) is for {', '.join(COMPARABLE_KEYS)} "
+            "(every run trains on the same data)",
+            position.line,
+            position.column,
+        )
+    if node.keywords or len(node.args) < 2:
+        raise CellError(
+            "compare(...) takes two alternatives or more, each as the key would take it: "
+            "optimizer = compare(adam, sgd(momentum=0.9))",
+            position.line,
+            position.column,
+        )
+    alternatives = tuple(_value(arg, source, 1) for arg in node.args)
+    texts = tuple(
+        " ".join((ast.get_source_segment(body, arg) or ast.unparse(arg)).split())
+        for arg in node.args
+    )
+    return Compare(alternatives, texts, position)
 
 
 def _syntax_column(error: SyntaxError, body: str) -> int:
@@ -292,6 +345,13 @@ def _call(node: ast.Call, source: _Source, depth: int, position: Position) -> Ca
             position.column,
         )
     _check_name(node.func.id, position)
+    if node.func.id == COMPARE:
+        raise CellError(
+            "compare(...) must be a key's whole value (optimizer = compare(adam, sgd)), not "
+            "inside another value",
+            position.line,
+            position.column,
+        )
     args = tuple(_value(arg, source, depth + 1) for arg in node.args)
     kwargs = []
     for keyword in node.keywords:

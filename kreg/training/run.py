@@ -18,11 +18,11 @@ if TYPE_CHECKING:
     from kreg.cell.spec import CompileSpec
     from kreg.training.view import TrainingView
 
-_latest: Run | None = None
+_latest: Any = None
 
 
-def latest_run() -> Run | None:
-    """The latest :class:`Run` of this process (``kreg.last_run``), or None.
+def latest_run() -> Any:
+    """The latest :class:`Run` (or comparison's ``RunSet``) of this process (``kreg.last_run``).
 
     Example:
         >>> remember(Run(spec=None)) is latest_run()
@@ -31,8 +31,8 @@ def latest_run() -> Run | None:
     return _latest
 
 
-def remember(run: Run) -> Run:
-    """Make ``run`` the latest (``kreg.last_run``); return it."""
+def remember(run: Any) -> Any:
+    """Make ``run`` (a :class:`Run` or a ``RunSet``) the latest (``kreg.last_run``); return it."""
     global _latest
     _latest = run
     return run

@@ -172,7 +172,8 @@ def run_cell(
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
     run.notes[:0] = notes
-    return remember(run)
+    remember(run)
+    return run
 
 
 def compile_model(model: Any, compile_args: Mapping[str, Any], extra: Mapping[str, Any]) -> None:

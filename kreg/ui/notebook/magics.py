@@ -30,6 +30,12 @@ class KregMagics(Magics):
     @argument("--no-preflight", action="store_true", help="skip kreg.preflight's checks")
     @argument("--force", action="store_true", help="train even when preflight finds errors")
     @argument("--no-plot", action="store_true", help="progress line only, no live plot")
+    @argument(
+        "--keep",
+        choices=("best",),
+        help="compare(...): put the best run's model in the model's place",
+    )
+    @argument("--rank-by", metavar="METRIC", help="compare(...): rank runs by this (val_loss)")
     @argument("--strategy", default="auto", help=f"one of {', '.join(STRATEGIES)}")
     @argument("--mixed-precision", action="store_true", help="float16 on GPU, bfloat16 elsewhere")
     @argument("--jit", action="store_true", help="compile with XLA")
@@ -57,12 +63,31 @@ class KregMagics(Magics):
             epochs = 5
         """
         arguments = parse_argstring(self.kcompile, line)
+        from kreg.cell.alternatives import compared_keys
         from kreg.cell.parse import parse_cell
+        from kreg.ui.comparison import run_comparison
         from kreg.ui.notebook.runner import run_kcompile
 
         try:
             options = _options(arguments)
             cell_tree = parse_cell(cell, first_line=2)
+            if compared_keys(cell_tree):
+                run_comparison(
+                    self.shell.user_ns,
+                    arguments.model,
+                    cell_tree,
+                    options,
+                    output=arguments.output,
+                    dry_run=arguments.dry_run,
+                    plot=not arguments.no_plot,
+                    keep_best=arguments.keep == "best",
+                    rank_by=arguments.rank_by,
+                )
+                return
+            if arguments.keep or arguments.rank_by:
+                raise UsageError(
+                    "--keep and --rank-by rank the runs of compare(...), and this cell has none"
+                )
             run_kcompile(
                 self.shell.user_ns,
                 arguments.model,

@@ -37,7 +37,7 @@ def run_kcompile(
         KregError: the cell, the model, the placement or the training failed (the
             message says what and where; a fault says where the partial run is).
     """
-    model = _model(namespace, model_name)
+    model = model_in(namespace, model_name)
     plan = plan_cell(cell, model, namespace, options)
     if dry_run:
         from IPython.display import display
@@ -47,7 +47,7 @@ def run_kcompile(
     fault = None
     try:
         view = notebook_view(plot)
-        run = run_cell(plan, model, model_name=model_name, make_view=view, announce=_say)
+        run = run_cell(plan, model, model_name=model_name, make_view=view, announce=say)
     except TrainingFault as error:
         if error.run is None:
             raise
@@ -55,7 +55,7 @@ def run_kcompile(
     if run.model is not model:
         namespace[model_name] = run.model
     if run.stopped and fault is None:
-        _say(f"stopped early: {run.stopped}")
+        say(f"stopped early: {run.stopped}")
     if output:
         namespace[output] = run
     if fault is not None:
@@ -66,7 +66,7 @@ def run_kcompile(
         ) from fault
     if options.export:
         folder = run.export(options.export)
-        _say(f"exported to {folder}; train it anywhere with `kreg train {folder}`")
+        say(f"exported to {folder}; train it anywhere with `kreg train {folder}`")
     return run
 
 
@@ -94,7 +94,15 @@ def notebook_view(plot: bool = True) -> MakeView:
     return make
 
 
-def _model(namespace: dict[str, Any], name: str) -> Any:
+def model_in(namespace: dict[str, Any], name: str) -> Any:
+    """The ``keras.Model`` the cell names, or a :class:`TrainingSetupError` saying what is wrong.
+
+    Example:
+        >>> model_in({}, "net")
+        Traceback (most recent call last):
+        ...
+        kreg.errors.TrainingSetupError: %%kcompile net: no variable named 'net' in the notebook.
+    """
     if name not in namespace:
         variables = [k for k in namespace if isinstance(k, str) and not k.startswith("_")]
         close = get_close_matches(name, variables, n=3)
@@ -113,7 +121,13 @@ def _model(namespace: dict[str, Any], name: str) -> Any:
     return model
 
 
-def _say(line: str) -> None:
+def say(line: str) -> None:
+    """Print one of kreg's own lines under a cell (``kreg: ...``).
+
+    Example:
+        >>> say("model was rebuilt")
+        kreg: model was rebuilt
+    """
     print(f"kreg: {line}")
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from kreg.cell.parse import COMPILE_KEYS, Cell, Compare
+from kreg.cell.parse import COMPARABLE_KEYS, Cell, Compare
 from kreg.errors import CellError
 
-COMPARABLE_KEYS = (*COMPILE_KEYS, "epochs", "batch_size")
-"""The keys that may hold ``compare(...)``: every run trains on the same data."""
+__all__ = ["COMPARABLE_KEYS", "MAX_RUNS", "Alternative", "compared_keys", "expand"]
 MAX_RUNS = 16
 """A comparison trains at most this many runs."""
 

@@ -33,6 +33,8 @@ FIT_KEYS = (
     "shuffle",
 )
 KEYS = COMPILE_KEYS + FIT_KEYS
+COMPARABLE_KEYS = (*COMPILE_KEYS, "epochs", "batch_size")
+"""The keys that may hold ``compare(...)``: every run trains on the same data."""
 KIND_OF_KEY = {"loss": "loss", "optimizer": "optimizer", "metrics": "metric"}
 KIND_OF_KEY["weighted_metrics"] = "metric"
 """The registry kind a component under each compile key is looked up in."""
@@ -185,8 +187,6 @@ def _is_compare(node: ast.expr) -> bool:
 
 def _compare(key: str, node: ast.expr, source: _Source, body: str) -> Compare:
     """``compare(a, b, ...)`` as a key's whole value: two alternatives or more, no keywords."""
-    from kreg.cell.alternatives import COMPARABLE_KEYS
-
     assert isinstance(node, ast.Call)
     position = source.position(node)
     if key not in COMPARABLE_KEYS:

@@ -1,7 +1,9 @@
-"""`make demo`: run notebooks/quickstart.ipynb headless on a real kernel and keep what it made.
+"""`make demo`: run notebooks/quickstart.ipynb and compare.ipynb headless on a real kernel.
 
-Writes build/quickstart.ipynb (the executed notebook, outputs included) and
-build/quickstart-training.png (the final training plot of its first run).
+Writes build/quickstart.ipynb (the executed notebook, outputs included),
+build/quickstart-training.png (the final training plot of its first run),
+build/compare.ipynb and build/compare-optimizers.png / build/compare-schedules.png
+(the final figure of each of its two comparisons).
 """
 
 from __future__ import annotations
@@ -32,8 +34,20 @@ def main() -> int:
             text = output.get("text") or output.get("data", {}).get("text/plain", "")
             if output.get("output_type") == "stream" and text.startswith("kreg:"):
                 print(text.rstrip())
+    compared = BUILD / "compare.ipynb"
+    _, figures = execute_notebook(ROOT / "notebooks" / "compare.ipynb", compared)
+    if len(figures) != 2:
+        print(f"compare.ipynb left {len(figures)} figures, not 2", file=sys.stderr)
+        return 1
+    written = []
+    for name, png in zip(("optimizers", "schedules"), figures):
+        path = BUILD / f"compare-{name}.png"
+        path.write_bytes(png)
+        written.append(path.relative_to(ROOT))
     print(f"\nExecuted notebook: {executed.relative_to(ROOT)}")
     print(f"Training plot:     {plot.relative_to(ROOT)}")
+    print(f"Comparison:        {compared.relative_to(ROOT)}")
+    print(f"Comparison plots:  {', '.join(map(str, written))}")
     print(f"({time.perf_counter() - started:.1f} s)")
     return 0
 

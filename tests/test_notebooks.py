@@ -53,6 +53,32 @@ def test_make_demo_writes_the_notebook_and_the_plot(target, tmp_path):
         "build/quickstart.ipynb" in done.stdout and "build/quickstart-training.png" in done.stdout
     )
     assert (ROOT / "build" / "quickstart-training.png").read_bytes()[:4] == b"\x89PNG"
+    assert "build/compare-optimizers.png, build/compare-schedules.png" in done.stdout
+    for name in ("optimizers", "schedules"):
+        assert (ROOT / "build" / f"compare-{name}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compare_notebook_leaves_one_figure_per_comparison(tmp_path):
+    notebook, images = execute_notebook(ROOT / "notebooks" / "compare.ipynb", workdir=tmp_path)
+    assert _outputs(notebook, "error") == []
+    assert len(images) == 2, "one figure per comparison cell, updated in place"
+    text = "".join(o.get("text", "") for o in _outputs(notebook, "stream"))
+    for run in ("run 1/3: optimizer=adam(learning_rate=0.01)", "run 3/3: optimizer=rmsprop"):
+        assert run in text
+    assert "run 2/2: optimizer=adam(learning_rate=exponential_decay(" in text
+    assert "--keep best: `model` now names run" in text and "model is the kept run's: True" in text
+    assert "(ranked by val_loss (final value))" in text
+    lines = [
+        o["data"]["text/plain"]
+        for o in _outputs(notebook, "display_data")
+        if o.get("data", {}).get("text/plain", "").startswith("run ")
+    ]
+    assert [line.split(" · ")[:2] for line in lines] == [
+        ["run 3/3", "epoch 6/6"],
+        ["run 2/2", "epoch 6/6"],
+    ]
+    tables = [o for o in _outputs(notebook, "display_data") if "text/html" in o.get("data", {})]
+    assert len(tables) == 2 and "kreg-runset" in tables[0]["data"]["text/html"]
 
 
 def test_widgets_notebook_runs(tmp_path):

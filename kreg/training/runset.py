@@ -189,6 +189,8 @@ class RunTable:
         ]
         return "\n".join(lines + [f"({note})" for note in self.notes])
 
+    __repr__ = __str__
+
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(cell)}</th>" for cell in self.header)
         body = "".join(

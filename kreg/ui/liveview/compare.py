@@ -75,8 +75,8 @@ class ComparisonView:
 
     def panels(self) -> list[str]:
         """One panel per metric any run logged (``val_`` values join their metric's panel)."""
-        names = (name.removeprefix("val_") for run in self.history for name in run)
-        return list(dict.fromkeys(names))
+        names = list(dict.fromkeys(n.removeprefix("val_") for run in self.history for n in run))
+        return sorted(names, key=lambda name: name != "loss")  # the loss first
 
     def record(self, index: int, epoch: int, logs: Mapping[str, Any] | None) -> None:
         """Run ``index`` finished epoch ``epoch`` with ``logs``; redraw if the budget allows."""

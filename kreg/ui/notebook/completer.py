@@ -17,7 +17,14 @@ from IPython.core.completer import (
     context_matcher,
 )
 
-from kreg.cell.parse import FIT_KEYS, KEYS, KIND_OF_ARGUMENT, KIND_OF_KEY
+from kreg.cell.parse import (
+    COMPARABLE_KEYS,
+    COMPARE,
+    FIT_KEYS,
+    KEYS,
+    KIND_OF_ARGUMENT,
+    KIND_OF_KEY,
+)
 from kreg.errors import KregError
 from kreg.registry.catalog import CATALOG
 
@@ -63,6 +70,10 @@ def candidates(cell_text: str, shell: Any = None) -> tuple[str, list[tuple[str, 
         [('exponential_decay', 'schedule'), ('ExponentialDecay', 'schedule')]
         >>> candidates("epochs = 3\\nbat")
         ('bat', [('batch_size', 'key')])
+        >>> candidates("optimizer = comp")[1][0]
+        ('compare(', 'alternatives')
+        >>> ("sgd", "optimizer") in candidates("optimizer = compare(adam, sg")[1]
+        True
     """
     word = _WORD.search(cell_text)
     prefix = word.group(0) if word else ""
@@ -78,14 +89,21 @@ def candidates(cell_text: str, shell: Any = None) -> tuple[str, list[tuple[str, 
     key, _, value = statement.partition("=")
     key = key.strip()
     call = _open_call(value)
+    if call is not None and call[0] == COMPARE:  # each alternative as the key takes it
+        call = None
     if call is not None:
         name, current = call
         if "=" not in current:
             return prefix, _keyword_arguments(name, key, prefix)
         kind = KIND_OF_ARGUMENT.get(current.partition("=")[0].strip())
         return prefix, _names(kind, prefix) if kind else []
+    offered = [(f"{COMPARE}(", "alternatives")] if prefix and COMPARE.startswith(prefix) else []
+    if key not in COMPARABLE_KEYS:
+        offered = []
     if key in KIND_OF_KEY:
-        return prefix, _names(KIND_OF_KEY[key], prefix)
+        return prefix, offered + _names(KIND_OF_KEY[key], prefix)
+    if offered:
+        return prefix, offered
     if key in FIT_KEYS and shell is not None:
         variables = [k for k in shell.user_ns if not k.startswith("_") and k.startswith(prefix)]
         return prefix, [(v, "variable") for v in sorted(variables)]

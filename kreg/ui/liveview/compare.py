@@ -51,8 +51,8 @@ class ComparisonView:
         plot: bool = True,
         mode: str = "auto",
         stream: TextIO | None = None,
-        min_interval: float = 0.5,
-        max_overhead: float = 0.03,
+        min_interval: float = 1.0,
+        max_overhead: float = 0.02,
     ) -> None:
         self.labels = list(labels)
         self.plot = plot
@@ -68,9 +68,12 @@ class ComparisonView:
         self._line_handle: Any = None
         self._figure_handle: Any = None
         self._figure: Any = None
+        self._drawn = False
+        self.epochs = 1
 
     def view_for(self, index: int, settings: ViewSettings) -> RunCallback:
         """The Keras callback of run ``index`` (a :class:`~kreg.training.view.TrainingView`)."""
+        self.epochs = max(self.epochs, settings.epochs)
         return RunCallback(self, index, settings)
 
     def panels(self) -> list[str]:
@@ -86,6 +89,7 @@ class ComparisonView:
                 run.setdefault(name, []).append(float(value))
             except (TypeError, ValueError):
                 continue
+        self._drawn = False
         now = time.perf_counter()
         if self.plot and self.mode != "off" and self.throttle.due(now):
             self.redraw()
@@ -109,6 +113,7 @@ class ComparisonView:
         """Render the figure to PNG and show it (in place of the previous one)."""
         started = time.perf_counter()
         self.png = self._render()
+        self._drawn = True
         self.redraws += 1
         if self.mode == "notebook" and self.plot:
             from IPython.display import Image, display
@@ -124,8 +129,11 @@ class ComparisonView:
     draw_seconds_last = 0.0
 
     def finish(self) -> None:
-        """Draw the final figure (it stays in the saved notebook as one PNG)."""
-        if self.plot or self.mode == "off":
+        """Draw the final figure (it stays in the saved notebook as one PNG).
+
+        Nothing is drawn again when the last drawing already holds every epoch.
+        """
+        if (self.plot or self.mode == "off") and not self._drawn:
             self.redraw()
 
     def figure_png(self) -> bytes:
@@ -135,36 +143,96 @@ class ComparisonView:
         return self.png
 
     def _render(self) -> bytes:
+        panels = self.panels() or ["loss"]
+        if self._figure is None or self._figure.panels != panels:
+            self._figure = _Figure(panels, self.labels, max(self.epochs, 1))
+        return self._figure.render(self.history)
+
+
+class _Figure:
+    """The comparison's figure, built once per set of panels; each render updates its lines.
+
+    As one run's :class:`~kreg.ui.liveview.renderer.Renderer`: fixed margins (no layout pass),
+    the x axis fixed to the epochs, y limits rounded to ticks, and axes, ticks and the
+    legend drawn into a cached background that is redrawn only when limits change.
+    """
+
+    def __init__(self, panels: list[str], labels: list[str], epochs: int) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
 
-        panels = self.panels() or ["loss"]
-        figure = Figure(figsize=(4.2 * len(panels), 3.2), dpi=80)
-        FigureCanvasAgg(figure)
-        for place, name in enumerate(panels, 1):
-            ax = figure.add_subplot(1, len(panels), place)
-            ax.set_title(name)
+        self.panels = list(panels)
+        width, height = 4.2 * len(panels), 3.3
+        self.figure = Figure(figsize=(width, height), dpi=80)
+        FigureCanvasAgg(self.figure)
+        self.figure.subplots_adjust(
+            left=0.7 / width,
+            right=1 - 0.2 / width,
+            bottom=0.45 / height,
+            top=1 - 0.35 / height,
+            wspace=0.75 / (4.2 - 0.9 / len(panels)),
+        )
+        self.axes = list(self.figure.subplots(1, len(panels), squeeze=False).flat)
+        self.lines: list[list[tuple[Any, Any]]] = []  # panel -> run -> (train, val)
+        for name, ax in zip(panels, self.axes):
+            ax.set_title(name, fontsize="medium", y=1.0)
+            ax.set_xlim(0.5, epochs + 0.5)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("epoch")
-            for index, run in enumerate(self.history):
-                colour = _COLOURS[index % len(_COLOURS)]
-                label = self.labels[index]
-                for key, style in ((name, "-"), (f"val_{name}", "--")):
-                    values = run.get(key)
-                    if values:
-                        epochs = range(1, len(values) + 1)
-                        shown = label if key == name else None
-                        ax.plot(epochs, values, style, color=colour, marker="o", label=shown)
+            ax.xaxis.set_label_coords(0.5, -0.1)
             ax.grid(alpha=0.3)
-        if figure.axes:
-            figure.axes[0].legend(fontsize=7, loc="best")
-            if any(key.startswith("val_") for run in self.history for key in run):
-                figure.axes[-1].annotate(
-                    "dashed: validation", (1, 1.08), xycoords="axes fraction", ha="right"
-                )
-        figure.tight_layout()
+            runs = []
+            for index, label in enumerate(labels):
+                colour = _COLOURS[index % len(_COLOURS)]
+                (train,) = ax.plot([], [], "o-", color=colour, lw=1.6, ms=3, label=label)
+                (val,) = ax.plot([], [], "s--", color=colour, lw=1.2, ms=3)
+                runs.append((train, val))
+            self.lines.append(runs)
+        self.axes[0].legend(
+            fontsize=7, loc="upper right", title="dashed: validation", title_fontsize=7
+        )
+        self._background: Any = None
+        self._key: Any = None
+
+    def render(self, history: list[dict[str, list[float]]]) -> bytes:
+        """Update every line from ``history`` (per run, per metric) and encode a PNG."""
+        from PIL import Image
+
+        from kreg.ui.liveview.renderer import _round_limits
+
+        for name, ax, runs in zip(self.panels, self.axes, self.lines):
+            found = []
+            for run, (train, val) in zip(history, runs):
+                for line, key in ((train, name), (val, f"val_{name}")):
+                    values = [
+                        v if v == v and abs(v) != float("inf") else float("nan")
+                        for v in run.get(key, [])
+                    ]
+                    line.set_data(range(1, len(values) + 1), values)
+                    found += [v for v in values if v == v]
+            if found:
+                low, high = min(found), max(found)
+                pad = (high - low) * 0.05 or abs(high) * 0.05 or 1.0
+                ax.set_ylim(low - pad, high + pad)
+                ax.set_ylim(*_round_limits(ax))
+        canvas = self.figure.canvas
+        moving = [line for runs in self.lines for pair in runs for line in pair]
+        key = tuple(ax.get_ylim() for ax in self.axes)
+        if key != self._key:
+            for line in moving:
+                line.set_animated(True)
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+            self._key = key
+        else:
+            canvas.restore_region(self._background)
+        for line in moving:
+            line.axes.draw_artist(line)
+        width, height = canvas.get_width_height(physical=True)
+        image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        self._figure = figure
+        image.save(buffer, format="png", compress_level=1)
         return buffer.getvalue()
 
 

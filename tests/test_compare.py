@@ -247,3 +247,29 @@ def test_one_figure_for_the_whole_comparison(ip, data):
     assert view.png.startswith(b"\x89PNG") and view.redraws >= 1
     assert [len(run["loss"]) for run in view.history] == [2, 2]
     assert runs.plot().data == view.png
+
+
+def test_the_widget_compares_the_forms_it_was_given(data, keras):
+    from kreg.ui.widgets import CompileWidget
+
+    model = data["model"]
+    start = weights(model)
+    ui = CompileWidget(model, data["x_train"], data["y_train"], epochs=2)
+    ui.optimizer.value = "sgd"
+    ui.comparing.add_button.click()
+    assert ui.comparing.alternatives[0][1].startswith("optimizer = sgd")
+    assert "<li><code>loss = mean_squared_error; optimizer = sgd" in ui.comparing.listing.value
+    ui.optimizer.value = "adam"
+    ui.comparing.run_button.click()
+    ui.comparing.wait(120)
+    runs = ui.comparing.runset
+    assert runs is not None, ui.status.value
+    assert [label.partition("(")[0] for label in runs.labels] == [
+        "optimizer=sgd",
+        "optimizer=adam",
+    ], runs.labels
+    assert all(len(run.history["loss"]) == 2 for run in runs.runs)
+    assert bytes(ui.plot.value)[:4] == b"\x89PNG" and "run 2/2" in ui.progress_line.value
+    assert "kreg-runset" in ui.comparing.table.value and "best by loss" in ui.status.value
+    assert ui.model is model and same(weights(model), start)
+    assert not ui.train_button.disabled, "the buttons come back after the comparison"

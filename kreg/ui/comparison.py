@@ -8,7 +8,7 @@ live figure (:class:`~kreg.ui.liveview.compare.ComparisonView`), and end with th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kreg.cell.alternatives import Alternative, expand
@@ -78,6 +78,8 @@ def compare(
     rank_by: str | None = None,
     options: RunOptions | None = None,
     mode: str = "auto",
+    on_line: Callable[[str], None] | None = None,
+    on_figure: Callable[[bytes], None] | None = None,
     **fit: Any,
 ) -> RunSet:
     """Train ``model``'s copies once per spec, from the same weights and data order.
@@ -85,7 +87,9 @@ def compare(
     Each spec is a dict of compile (or ``epochs``/``batch_size``) settings, whose
     string values are read as in a ``%%kcompile`` cell (``"sgd(momentum=0.9)"``) and
     other values used as they are, or a cell body. ``fit`` holds what every run
-    shares (``x``, ``y``, ``epochs``, ``validation_split``...). With ``keep_best``,
+    shares (``x``, ``y``, ``epochs``, ``validation_split``...). ``on_line`` and
+    ``on_figure`` receive the progress line and the figure's PNG instead of the
+    notebook (the widget's "Compare" uses them). With ``keep_best``,
     ``RunSet.best.model`` is the one to keep (``model`` itself never changes here).
 
     Raises:
@@ -119,7 +123,8 @@ def compare(
     ]
     options = options or RunOptions()
     plans = plan_alternatives(alternatives, model, namespace, options)
-    return _train(model, alternatives, plans, "model", plot, keep_best, rank_by, mode)
+    views = {"on_line": on_line, "on_figure": on_figure}
+    return _train(model, alternatives, plans, "model", plot, keep_best, rank_by, mode, views)
 
 
 def _line(key: str, value: Any, prefix: str, namespace: dict[str, Any]) -> str:
@@ -147,11 +152,12 @@ def _train(
     keep_best: bool,
     rank_by: str | None,
     mode: str,
+    views: dict[str, Any] | None = None,
 ) -> RunSet:
     from kreg.ui.liveview.compare import ComparisonView
     from kreg.ui.notebook.runner import say
 
-    view = ComparisonView([a.label for a in alternatives], plot=plot, mode=mode)
+    view = ComparisonView([a.label for a in alternatives], plot=plot, mode=mode, **(views or {}))
     try:
         runset = compare_plans(
             model,
@@ -188,6 +194,7 @@ class ComparisonDryRun:
 
     Example:
         >>> from kreg.cell.parse import parse_cell
+        >>> from kreg.training.runner import plan_cell
         >>> cell = parse_cell("loss = compare(mse, mae)")
         >>> plans = [plan_cell(a.cell, None, {}) for a in expand(cell)]
         >>> print(repr(ComparisonDryRun(expand(cell), plans, "m")).splitlines()[2])

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 import keras
@@ -41,6 +41,7 @@ class ComparisonView:
         plot: draw the figure (``--no-plot``: the progress line only).
         mode: ``"auto"`` (``"notebook"`` in a Jupyter kernel, else ``"text"``),
             ``"notebook"``, ``"text"`` or ``"off"`` (records only).
+        on_line, on_figure: where the progress line and the PNG go instead (a widget).
         min_interval, max_overhead: the drawing throttle.
     """
 
@@ -53,10 +54,13 @@ class ComparisonView:
         stream: TextIO | None = None,
         min_interval: float = 1.0,
         max_overhead: float = 0.02,
+        on_line: Callable[[str], None] | None = None,
+        on_figure: Callable[[bytes], None] | None = None,
     ) -> None:
         self.labels = list(labels)
         self.plot = plot
-        self.mode = resolve_mode(mode)
+        self.on_line, self.on_figure = on_line, on_figure
+        self.mode = "widget" if on_line or on_figure else resolve_mode(mode)
         self.stream = stream
         self.history: list[dict[str, list[float]]] = [{} for _ in labels]
         self.throttle = Throttle(min_interval, max_overhead)
@@ -98,7 +102,9 @@ class ComparisonView:
     def progress(self, line: str, *, final: bool = False) -> None:
         """Show the progress line (updated in place in a notebook, printed at run ends here)."""
         self.line = line
-        if self.mode == "notebook":
+        if self.on_line is not None:
+            self.on_line(line)
+        elif self.mode == "notebook":
             from IPython.display import display
 
             data = {"text/plain": line}
@@ -115,7 +121,9 @@ class ComparisonView:
         self.png = self._render()
         self._drawn = True
         self.redraws += 1
-        if self.mode == "notebook" and self.plot:
+        if self.on_figure is not None:
+            self.on_figure(self.png)
+        elif self.mode == "notebook" and self.plot:
             from IPython.display import Image, display
 
             image = Image(data=self.png, format="png")
@@ -146,7 +154,8 @@ class ComparisonView:
         panels = self.panels() or ["loss"]
         if self._figure is None or self._figure.panels != panels:
             self._figure = _Figure(panels, self.labels, max(self.epochs, 1))
-        return self._figure.render(self.history)
+        png: bytes = self._figure.render(self.history)
+        return png
 
 
 class _Figure:
@@ -164,7 +173,7 @@ class _Figure:
 
         self.panels = list(panels)
         width, height = 4.2 * len(panels), 3.3
-        self.figure = Figure(figsize=(width, height), dpi=80)
+        self.figure: Any = Figure(figsize=(width, height), dpi=80)
         FigureCanvasAgg(self.figure)
         self.figure.subplots_adjust(
             left=0.7 / width,
@@ -218,13 +227,13 @@ class _Figure:
                 ax.set_ylim(*_round_limits(ax))
         canvas = self.figure.canvas
         moving = [line for runs in self.lines for pair in runs for line in pair]
-        key = tuple(ax.get_ylim() for ax in self.axes)
-        if key != self._key:
+        limits = tuple(ax.get_ylim() for ax in self.axes)
+        if limits != self._key:
             for line in moving:
                 line.set_animated(True)
             canvas.draw()
             self._background = canvas.copy_from_bbox(self.figure.bbox)
-            self._key = key
+            self._key = limits
         else:
             canvas.restore_region(self._background)
         for line in moving:

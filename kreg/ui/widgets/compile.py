@@ -23,6 +23,7 @@ from kreg.training.options import STRATEGIES, RunOptions
 from kreg.training.run import Run
 from kreg.training.runner import Plan, plan_cell, run_cell
 from kreg.training.view import TrainingView, ViewSettings
+from kreg.ui.widgets.comparing import CompareControl
 from kreg.ui.widgets.pickers import ComponentPickers
 
 TYPE_CHECKING = False
@@ -122,6 +123,7 @@ class CompileWidget(w.VBox):
         for control in (*settings, self.strategy, self.mixed_precision):
             control.observe(lambda change: self._refresh_views(), names="value")
         buttons = (self.compile_button, self.train_button, self.stop_button)
+        self.comparing = CompareControl(self)  # "Compare with…"
         super().__init__(
             [
                 self.components,
@@ -129,6 +131,7 @@ class CompileWidget(w.VBox):
                 w.HBox([self.strategy, self.mixed_precision]),
                 self.findings_view,
                 w.HBox([*buttons, self.export_path, self.export_button]),
+                self.comparing,
                 self.status,
                 self.progress,
                 self.progress_line,

@@ -273,3 +273,29 @@ def test_the_widget_compares_the_forms_it_was_given(data, keras):
     assert "kreg-runset" in ui.comparing.table.value and "best by loss" in ui.status.value
     assert ui.model is model and same(weights(model), start)
     assert not ui.train_button.disabled, "the buttons come back after the comparison"
+
+
+def test_an_interrupt_between_runs_keeps_the_finished_ones(data, monkeypatch):
+    import kreg.training.compare as module
+
+    copies = []
+    real = module.fresh_copy
+
+    def interrupted_second(model, weights_, plan):
+        copies.append(plan)
+        if len(copies) == 2:
+            raise KeyboardInterrupt
+        return real(model, weights_, plan)
+
+    monkeypatch.setattr(module, "fresh_copy", interrupted_second)
+    runs = kreg.compare(
+        data["model"],
+        ["optimizer = adam", "optimizer = sgd", "optimizer = rmsprop"],
+        loss="mse",
+        x=data["x_train"],
+        y=data["y_train"],
+        epochs=1,
+        mode="off",
+    )
+    assert len(runs.runs) == 1 and runs.labels == ["optimizer=adam"]
+    assert runs.skipped == ["optimizer=sgd", "optimizer=rmsprop"]

@@ -142,10 +142,10 @@ def compare_plans(
     for index, (alternative, plan) in enumerate(zip(alternatives, plans)):
         if announce is not None:
             announce(f"run {index + 1}/{total}: {alternative.label}")
-        clone = fresh_copy(model, start, plan)
-        keras.utils.set_random_seed(SEED)
-        view = None if make_view is None else _indexed(make_view, index)
         try:
+            clone = fresh_copy(model, start, plan)
+            keras.utils.set_random_seed(SEED)
+            view = None if make_view is None else _indexed(make_view, index)
             run = run_cell(
                 plan,
                 clone,
@@ -153,6 +153,11 @@ def compare_plans(
                 make_view=view,
                 announce=announce if index == 0 else None,
             )
+        except KeyboardInterrupt:  # between runs (fit() itself turns one into `stopped`)
+            runset.skipped = runset.labels[index:]
+            runset.labels = runset.labels[:index]
+            runset.settings = runset.settings[:index]
+            break
         except TrainingFault as fault:
             if fault.run is None:
                 raise

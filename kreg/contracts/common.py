@@ -50,6 +50,28 @@ def run_check(
     return outcome == PASS
 
 
+def fit_two_steps(optimizer: Any) -> tuple[Any, list[np.ndarray], Any]:
+    """Compile a one-layer regression with ``optimizer`` and ``fit`` two steps of 4 samples.
+
+    Returns ``(history, weights before, model)``; what ``fit`` raises goes through.
+
+    Example:
+        >>> import keras
+        >>> history, before, model = fit_two_steps(keras.optimizers.SGD())
+        >>> len(history.history["loss"]), len(before)
+        (1, 2)
+    """
+    import keras
+
+    x = np.linspace(-1, 1, 16, dtype="float32").reshape(8, 2)
+    y = x.sum(axis=1, keepdims=True)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    before = [np.array(w) for w in model.get_weights()]
+    model.compile(optimizer=optimizer, loss="mse")
+    history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    return history, before, model
+
+
 def describe(error: BaseException) -> str:
     """``TypeError: message`` on one line, cut to a readable length."""
     text = " ".join(str(error).split())

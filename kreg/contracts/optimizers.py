@@ -9,7 +9,14 @@ from typing import Any
 import keras
 import numpy as np
 
-from kreg.contracts.common import CheckFailed, CheckSkipped, close, describe, run_check
+from kreg.contracts.common import (
+    CheckFailed,
+    CheckSkipped,
+    close,
+    describe,
+    fit_two_steps,
+    run_check,
+)
 from kreg.contracts.report import Report
 from kreg.contracts.roundtrip import check_config_roundtrip, check_serialization
 from kreg.contracts.subject import Subject
@@ -200,14 +207,9 @@ def check_optimizer(subject: Subject, report: Report) -> None:
         return f"{len(saved)} optimizer variables restored; next step identical"
 
     def in_fit() -> str:
-        x = np.linspace(-1, 1, 16, dtype="float32").reshape(8, 2)
-        y = x.sum(axis=1, keepdims=True)
-        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-        before = [np.array(w) for w in model.get_weights()]
         optimizer = subject.make()
-        model.compile(optimizer=optimizer, loss="mse")
         try:
-            history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+            history, before, model = fit_two_steps(optimizer)
         except Exception as error:
             raise CheckFailed(
                 f"fit() with this optimizer failed on the {backend_name()} backend: "

@@ -12,6 +12,7 @@ from kreg.contracts.common import (
     CheckSkipped,
     close,
     describe,
+    fit_two_steps,
     run_check,
     shown,
     to_numpy,
@@ -77,13 +78,9 @@ def check_schedule(subject: Subject, report: Report) -> None:
         return "traced values equal eager ones"
 
     def in_fit() -> str:
-        x = np.linspace(-1, 1, 16, dtype="float32").reshape(8, 2)
-        y = x.sum(axis=1, keepdims=True)
-        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
         optimizer = keras.optimizers.SGD(learning_rate=subject.make())
-        model.compile(optimizer=optimizer, loss="mse")
         try:
-            history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+            history, _, _ = fit_two_steps(optimizer)
         except Exception as error:
             raise CheckFailed(
                 f"fit() with SGD(learning_rate=schedule) failed: {describe(error)}"

@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TextIO
@@ -206,9 +205,7 @@ class _Figure:
 
     def render(self, history: list[dict[str, list[float]]]) -> bytes:
         """Update every line from ``history`` (per run, per metric) and encode a PNG."""
-        from PIL import Image
-
-        from kreg.ui.liveview.renderer import _round_limits
+        from kreg.ui.liveview.renderer import _round_limits, png_of
 
         for name, ax, runs in zip(self.panels, self.axes, self.lines):
             found = []
@@ -238,11 +235,7 @@ class _Figure:
             canvas.restore_region(self._background)
         for line in moving:
             line.axes.draw_artist(line)
-        width, height = canvas.get_width_height(physical=True)
-        image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        buffer = io.BytesIO()
-        image.save(buffer, format="png", compress_level=1)
-        return buffer.getvalue()
+        return png_of(canvas)
 
 
 class RunCallback(keras.callbacks.Callback):

@@ -16,6 +16,7 @@ from typing import Any
 import ipywidgets as w
 
 from kreg.errors import KregError
+from kreg.ui.widgets.form import button
 
 
 class CompareControl(w.VBox):
@@ -35,9 +36,9 @@ class CompareControl(w.VBox):
         self.alternatives: list[list[str]] = []
         self.runset: Any = None
         self._thread: threading.Thread | None = None
-        self.add_button = _button("Compare with…", "kreg-compare-add", self._add)
-        self.run_button = _button("Compare", "kreg-compare-run", self._run)
-        self.clear_button = _button("Clear", "kreg-compare-clear", self._clear)
+        self.add_button = button("Compare with…", "kreg-compare-add", self._add)
+        self.run_button = button("Compare", "kreg-compare-run", self._run)
+        self.clear_button = button("Clear", "kreg-compare-clear", self._clear)
         self.listing = w.HTML()
         self.listing.add_class("kreg-compare-list")
         self.table = w.HTML()
@@ -152,10 +153,3 @@ class CompareControl(w.VBox):
         """Block until a comparison started from the widget has finished."""
         if self._thread is not None:
             self._thread.join(timeout)
-
-
-def _button(text: str, css: str, handler: Any) -> Any:
-    button = w.Button(description=text)
-    button.add_class(css)
-    button.on_click(handler)
-    return button

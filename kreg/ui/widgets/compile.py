@@ -24,6 +24,7 @@ from kreg.training.run import Run
 from kreg.training.runner import Plan, plan_cell, run_cell
 from kreg.training.view import TrainingView, ViewSettings
 from kreg.ui.widgets.comparing import CompareControl
+from kreg.ui.widgets.form import button
 from kreg.ui.widgets.pickers import ComponentPickers
 
 TYPE_CHECKING = False
@@ -97,13 +98,13 @@ class CompileWidget(w.VBox):
         self.strategy.add_class("kreg-strategy")
         self.mixed_precision = w.Checkbox(value=False, description="mixed precision", indent=False)
         self.mixed_precision.add_class("kreg-mixed-precision")
-        self.compile_button = _button("Compile", "kreg-compile", self._compile_clicked)
-        self.train_button = _button("Train", "kreg-train", self._train_clicked)
-        self.stop_button = _button("Stop", "kreg-stop", self._stop_clicked)
+        self.compile_button = button("Compile", "kreg-compile", self._compile_clicked)
+        self.train_button = button("Train", "kreg-train", self._train_clicked)
+        self.stop_button = button("Stop", "kreg-stop", self._stop_clicked)
         self.stop_button.disabled = True
         self.export_path = w.Text(value=f"exports/{self.names['model']}", description="export to")
         self.export_path.add_class("kreg-export-path")
-        self.export_button = _button("Export", "kreg-export", self._export_clicked)
+        self.export_button = button("Export", "kreg-export", self._export_clicked)
         self.export_button.disabled = True
         self.findings_view = w.HTML()
         self.findings_view.add_class("kreg-preflight")
@@ -327,13 +328,6 @@ class CompileWidget(w.VBox):
         """Block until a background training run has finished (for scripts and tests)."""
         if self._thread is not None:
             self._thread.join(timeout)
-
-
-def _button(text: str, css: str, handler: Any) -> Any:
-    button = w.Button(description=text)
-    button.add_class(css)
-    button.on_click(handler)
-    return button
 
 
 def _shell() -> Any:

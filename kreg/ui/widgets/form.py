@@ -178,3 +178,16 @@ def call_text(name: str, config: dict[str, Any]) -> str:
     """
     arguments = ", ".join(f"{k}={v!r}" for k, v in config.items())
     return f"{name}({arguments})" if config else name
+
+
+def button(text: str, css: str, handler: Any) -> Any:
+    """A ``Button`` with a CSS class (the browser tests find it by) and its click handler.
+
+    Example:
+        >>> button("Train", "kreg-train", print).description
+        'Train'
+    """
+    made = w.Button(description=text)
+    made.add_class(css)
+    made.on_click(handler)
+    return made

@@ -5,10 +5,14 @@ published as in a notebook. Prints one JSON line ``KREG-BENCH {...}`` with, per 
 the median, min and max wall time over interleaved rounds:
 
 - ``plot`` / ``no_plot``: a 4-run comparison cell with its live figure, and with
-  ``--no-plot`` (the same runs, the progress line only);
+  ``--no-plot`` (the same runs, the progress line only), and ``plot_ratio``, the median
+  of the rounds' ratios;
 - ``compare`` / ``separate``: the same 4-run comparison cell, and the same four
   configurations as four ``%%kcompile`` cells, each on a fresh copy of the model made
-  from the same weights (the hand work a comparison saves), both with their plots.
+  from the same weights (the hand work a comparison saves), both with their plots, and
+  ``separate_ratio``, the median of the rounds' ratios;
+- ``drawing``: the figure's own share of the plotted cells' time, measured inside kreg
+  (drawing on the worker thread and publishing), and the redraws per cell.
 """
 
 from __future__ import annotations
@@ -107,6 +111,12 @@ def main(rounds: int) -> None:
     }
     drawing, redraws, cells = (sum(values) for values in zip(*DRAWN[1:]))  # after the warm-up
     result["drawing"] = {"share": drawing / cells, "redraws": redraws / len(DRAWN[1:])}
+    # Per-round ratios (the two of a round ran back to back), then their median: single
+    # wall times vary by +-10% on 2 shared cores, more than the effect measured.
+    result["plot_ratio"] = statistics.median(a / b for a, b in zip(times["plot"], times["no_plot"]))
+    result["separate_ratio"] = statistics.median(
+        a / b for a, b in zip(times["separate"], times["compare"])
+    )
     result["runs"] = len(OPTIMIZERS)
     result["rounds"] = rounds
     print("KREG-BENCH " + json.dumps(result))

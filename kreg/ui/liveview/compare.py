@@ -26,6 +26,7 @@ import keras
 
 from kreg.training.view import ViewSettings
 from kreg.ui.liveview.recorder import Throttle
+from kreg.ui.liveview.renderer import RenderThread
 from kreg.ui.liveview.sinks import resolve_mode
 
 _COLOURS: tuple[str, ...] = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
@@ -71,7 +72,9 @@ class ComparisonView:
         self._line_handle: Any = None
         self._figure_handle: Any = None
         self._figure: Any = None
-        self._drawn = False
+        self._version = 0  # how many epochs were recorded
+        self._rendered = -1  # the version the shown PNG holds
+        self._thread = RenderThread(_Drawer(self))
         self.epochs = 1
 
     def view_for(self, index: int, settings: ViewSettings) -> RunCallback:
@@ -85,18 +88,29 @@ class ComparisonView:
         return sorted(names, key=lambda name: name != "loss")  # the loss first
 
     def record(self, index: int, epoch: int, logs: Mapping[str, Any] | None) -> None:
-        """Run ``index`` finished epoch ``epoch`` with ``logs``; redraw if the budget allows."""
+        """Run ``index`` finished epoch ``epoch`` with ``logs``; redraw if the budget allows.
+
+        The drawing runs on a worker thread while training goes on; its PNG is shown at a
+        later callback (IPython's display belongs to the training thread).
+        """
         run = self.history[index]
         for name, value in (logs or {}).items():
             try:
                 run.setdefault(name, []).append(float(value))
             except (TypeError, ValueError):
                 continue
-        self._drawn = False
+        self._version += 1
+        self.collect()
         now = time.perf_counter()
-        if self.plot and self.mode != "off" and self.throttle.due(now):
-            self.redraw()
-            self.throttle.done(self.draw_seconds_last, time.perf_counter())
+        if self.plot and self.mode != "off" and self.throttle.due(now) and not self._thread.busy:
+            self._thread.submit(self._snapshot())
+
+    def collect(self) -> None:
+        """Show a finished background drawing, if one is waiting (cheap when none is)."""
+        if self._thread.ready():
+            (png, version), took = self._thread.take()
+            self._show(png, version, took)
+            self.throttle.done(took, time.perf_counter())
 
     def progress(self, line: str, *, final: bool = False) -> None:
         """Show the progress line (updated in place in a notebook, printed at run ends here)."""
@@ -115,46 +129,67 @@ class ComparisonView:
             print(line, file=self.stream, flush=True)
 
     def redraw(self) -> None:
-        """Render the figure to PNG and show it (in place of the previous one)."""
+        """Render the figure now, on this thread, and show it (in place of the previous one)."""
+        (png, version), took = self._thread.render(self._snapshot())
+        self._show(png, version, took)
+
+    def _snapshot(self) -> tuple[list[dict[str, list[float]]], int]:
+        return [{k: list(v) for k, v in run.items()} for run in self.history], self._version
+
+    def _show(self, png: bytes, version: int, took: float) -> None:
         started = time.perf_counter()
-        self.png = self._render()
-        self._drawn = True
+        self.png, self._rendered = png, version
         self.redraws += 1
         if self.on_figure is not None:
-            self.on_figure(self.png)
+            self.on_figure(png)
         elif self.mode == "notebook" and self.plot:
             from IPython.display import Image, display
 
-            image = Image(data=self.png, format="png")
+            image = Image(data=png, format="png")
             if self._figure_handle is None:
                 self._figure_handle = display(image, display_id=True)
             else:
                 self._figure_handle.update(image)
-        self.draw_seconds_last = time.perf_counter() - started
-        self.draw_seconds += self.draw_seconds_last
-
-    draw_seconds_last = 0.0
+        self.draw_seconds += took + time.perf_counter() - started
 
     def finish(self) -> None:
         """Draw the final figure (it stays in the saved notebook as one PNG).
 
-        Nothing is drawn again when the last drawing already holds every epoch.
+        A drawing still running is waited for; nothing is drawn again when the last one
+        already holds every epoch.
         """
-        if (self.plot or self.mode == "off") and not self._drawn:
+        if self._thread.busy:
+            (png, version), took = self._thread.take()
+            self._show(png, version, took)
+        if (self.plot or self.mode == "off") and self._rendered != self._version:
             self.redraw()
+        self._thread.close()
 
     def figure_png(self) -> bytes:
         """The comparison's figure as PNG bytes (drawn now if it never was)."""
         if self.png is None:
-            self.png = self._render()
+            self.png = self._render(self._snapshot())[0]
         return self.png
 
-    def _render(self) -> bytes:
-        panels = self.panels() or ["loss"]
+    def _render(self, snapshot: tuple[list[dict[str, list[float]]], int]) -> tuple[bytes, int]:
+        """Draw ``snapshot`` (the history and its version); on the worker thread, or at the end."""
+        history, version = snapshot
+        names = list(dict.fromkeys(n.removeprefix("val_") for run in history for n in run))
+        panels = sorted(names, key=lambda name: name != "loss") or ["loss"]
         if self._figure is None or self._figure.panels != panels:
             self._figure = _Figure(panels, self.labels, max(self.epochs, 1))
-        png: bytes = self._figure.render(self.history)
-        return png
+        png: bytes = self._figure.render(history)
+        return png, version
+
+
+class _Drawer:
+    """What :class:`RenderThread` calls: the view's ``_render``."""
+
+    def __init__(self, view: ComparisonView) -> None:
+        self.view = view
+
+    def render(self, snapshot: Any) -> Any:
+        return self.view._render(snapshot)
 
 
 class _Figure:
@@ -258,6 +293,7 @@ class RunCallback(keras.callbacks.Callback):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
+        self.view.collect()
         now = time.perf_counter()
         if now - self.last_line_at < 0.25:
             return

@@ -245,17 +245,17 @@ class RenderThread:
         >>> thread.close()
     """
 
-    def __init__(self, renderer: Renderer) -> None:
-        self.renderer = renderer
+    def __init__(self, renderer: Any) -> None:
+        self.renderer = renderer  # anything with render(snapshot), a Renderer above all
         self._executor: ThreadPoolExecutor | None = None
-        self._pending: Future[tuple[bytes, float]] | None = None
+        self._pending: Future[tuple[Any, float]] | None = None
 
     @property
     def busy(self) -> bool:
         """Whether a render was submitted and not yet taken."""
         return self._pending is not None
 
-    def submit(self, snapshot: Snapshot) -> None:
+    def submit(self, snapshot: Any) -> None:
         """Start rendering ``snapshot`` on the worker thread."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kreg-view")
@@ -265,7 +265,7 @@ class RenderThread:
         """Whether the submitted render is finished (and not yet taken)."""
         return self._pending is not None and self._pending.done()
 
-    def take(self) -> tuple[bytes, float]:
+    def take(self) -> tuple[Any, float]:
         """The submitted render's PNG and seconds, waiting for it if need be.
 
         Raises what the render raised, or ``RuntimeError`` when none was submitted.
@@ -282,7 +282,7 @@ class RenderThread:
             self._executor.shutdown(wait=True)
             self._executor = None
 
-    def render(self, snapshot: Snapshot) -> tuple[bytes, float]:
+    def render(self, snapshot: Any) -> tuple[Any, float]:
         """Render ``snapshot`` on the calling thread: the PNG and the seconds it took."""
         started = time.perf_counter()
         return self.renderer.render(snapshot), time.perf_counter() - started

@@ -58,10 +58,26 @@ def body(optimizer: str) -> str:
     return CELL.format(optimizer=optimizer, epochs=EPOCHS, batch=BATCH)
 
 
+GC = {"started": 0.0, "seconds": 0.0, "full": 0}  # full collections during the timed call
+
+
+def _watch_gc(phase: str, info: dict) -> None:
+    if info["generation"] != 2:
+        return
+    if phase == "start":
+        GC["started"] = time.perf_counter()
+    else:
+        GC["seconds"] += time.perf_counter() - GC["started"]
+        GC["full"] += 1
+
+
 def timed(function) -> float:
     started = time.perf_counter()
     function()
     return time.perf_counter() - started
+
+
+COLLECTED: dict[str, list[tuple[float, int]]] = {"plot": [], "no_plot": []}
 
 
 DRAWN: list[tuple[float, int, float]] = []  # (seconds drawing, redraws, cell seconds)
@@ -71,7 +87,9 @@ def comparison(shell, flags: str = "") -> float:
     import kreg
 
     alternatives = f"compare({', '.join(OPTIMIZERS)})"
+    GC.update(seconds=0.0, full=0)
     took = timed(lambda: shell.run_cell_magic("kcompile", f"model {flags}", body(alternatives)))
+    COLLECTED["no_plot" if "--no-plot" in flags else "plot"].append((GC["seconds"], GC["full"]))
     if "--no-plot" not in flags:
         view = kreg.last_run.view
         DRAWN.append((view.draw_seconds, view.redraws, took))
@@ -91,6 +109,9 @@ def separate(shell) -> float:
 
 
 def main(rounds: int) -> None:
+    import gc
+
+    gc.callbacks.append(_watch_gc)
     shell = InteractiveShell.instance()
     setup(shell)
     comparison(shell)  # warm-up: the first trace of every optimizer, matplotlib's import
@@ -117,6 +138,13 @@ def main(rounds: int) -> None:
     result["separate_ratio"] = statistics.median(
         a / b for a, b in zip(times["separate"], times["compare"])
     )
+    result["full_gc"] = {  # Python's full collections during the cells (TF: ~0.16 s each)
+        name: {
+            "seconds": statistics.median(s for s, _ in values[1:] or values),
+            "count": statistics.median(c for _, c in values[1:] or values),
+        }
+        for name, values in COLLECTED.items()
+    }
     result["runs"] = len(OPTIMIZERS)
     result["rounds"] = rounds
     print("KREG-BENCH " + json.dumps(result))

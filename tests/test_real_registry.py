@@ -24,9 +24,11 @@ def test_a_frozen_step_counter_is_named(keras, realcases):
     update_step for ignoring the schedule); in fit, iterations stays 0 and a schedule never
     moves past its first value."""
     report = realcases("frozencountersgd")
-    assert [r.name for r in report.failures] == ["iterations", "schedule_as_learning_rate"]
+    failures = [r.name for r in report.failures]
+    assert failures == ["iterations", "schedule_as_learning_rate", "fit"]
     assert "iterations is 0: the step counter is frozen" in report["iterations"].message
     assert "optimizer.iterations stays at 0" in report["schedule_as_learning_rate"].message
+    assert "after 2 fit() steps optimizer.iterations is 0" in report["fit"].message
     schedule = keras.optimizers.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.5)
     optimizer = kreg.get("realcases:frozencountersgd", learning_rate=schedule)
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])

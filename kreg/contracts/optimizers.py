@@ -219,10 +219,16 @@ def check_optimizer(subject: Subject, report: Report) -> None:
             ) from error
         loss = history.history["loss"][-1]
         moved = any(not close(a, b) for a, b in zip(before, model.get_weights()))
-        if not np.isfinite(loss) or _steps(optimizer) != 2 or not moved:
+        if _steps(optimizer) != 2:
             raise CheckFailed(
-                f"fit() gave loss {loss} after {_steps(optimizer)} steps (2 expected), "
-                f"weights {'changed' if moved else 'unchanged'}"
+                f"after 2 fit() steps optimizer.iterations is {_steps(optimizer)}: "
+                "apply_gradients must increment it once per step (see the iterations check); "
+                "callbacks, schedules and checkpoints count steps with it"
+            )
+        if not np.isfinite(loss) or not moved:
+            raise CheckFailed(
+                f"2 fit() steps gave loss {loss} and left the weights "
+                f"{'changed' if moved else 'unchanged'}: update_step must move each variable"
             )
         return f"2 fit() steps on {backend_name()}, loss {loss:.4g}"
 

@@ -192,9 +192,7 @@ def _train_each(
                 announce=announce if index == 0 else None,
             )
         except KeyboardInterrupt:  # between runs (fit() itself turns one into `stopped`)
-            runset.skipped = runset.labels[index:]
-            runset.labels = runset.labels[:index]
-            runset.settings = runset.settings[:index]
+            runset.stop_after(index)
             break
         except TrainingFault as fault:
             if fault.run is None:
@@ -205,9 +203,7 @@ def _train_each(
             runset.failed[index] = run.stopped
         runset.runs.append(run)
         if run.stopped and run.stopped.startswith("interrupted"):
-            runset.skipped = runset.labels[index + 1 :]
-            runset.labels = runset.labels[: index + 1]
-            runset.settings = runset.settings[: index + 1]
+            runset.stop_after(index + 1)
             break
 
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kreg.errors import TrainingSetupError
-from kreg.kerasext.backend import JAX, backend_name, describe_devices, gpu_names
+from kreg.kerasext.backend import JAX, backend_name, gpu_names
 
 TENSORFLOW_ONLY = ("mirrored", "multiworker", "tpu")
 """``--strategy`` values that name a ``tf.distribute`` strategy."""
@@ -118,13 +118,3 @@ def layout(strategy: str) -> tuple[DeviceScope, str, list[str]]:
     kind = "GPUs" if gpu_names() else "devices"
     name = f"DataParallel over {len(devices)} {kind}"
     return DeviceScope(distribution, len(devices)), name, devices
-
-
-def accelerator() -> str:
-    """The accelerator in words, from the backend's own device list.
-
-    Example:
-        >>> accelerator().startswith("CPU (")  # this machine has no GPU
-        True
-    """
-    return describe_devices(gpu_names())

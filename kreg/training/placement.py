@@ -148,10 +148,11 @@ def place(strategy: str, model: Any = None, role: Role | None = None) -> Placeme
 
     backend = backend_name()
     if backend != "tensorflow":
-        from kreg.training import layouts
+        from kreg.kerasext.backend import describe_devices
+        from kreg.training.layouts import layout
 
-        scope, name, devices = layouts.layout(strategy)
-        return Placement(scope, name, devices, layouts.accelerator(), backend=backend)
+        scope, name, devices = layout(strategy)
+        return Placement(scope, name, devices, describe_devices(), backend=backend)
     import tensorflow as tf
 
     role = role or Role.from_environment()

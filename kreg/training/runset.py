@@ -59,6 +59,17 @@ class RunSet:
     kept: int | None = None
     view: Any = field(default=None, repr=False)
 
+    def stop_after(self, count: int) -> None:
+        """An interrupt ended the comparison after ``count`` runs: the rest are skipped.
+
+        Example:
+            >>> runs = RunSet([], ["a", "b", "c"], [{}, {}, {}], "loss")
+            >>> runs.stop_after(1); runs.labels, runs.skipped
+            (['a'], ['b', 'c'])
+        """
+        self.skipped = self.labels[count:]
+        self.labels, self.settings = self.labels[:count], self.settings[:count]
+
     def final(self, index: int, metric: str | None = None) -> float | None:
         """Run ``index``'s last value of ``metric`` (default: ``rank_by``), None if absent."""
         values = self.runs[index].history.get(metric or self.rank_by) or []

@@ -85,8 +85,7 @@ class ComparisonView:
 
     def panels(self) -> list[str]:
         """One panel per metric any run logged (``val_`` values join their metric's panel)."""
-        names = list(dict.fromkeys(n.removeprefix("val_") for run in self.history for n in run))
-        return sorted(names, key=lambda name: name != "loss")  # the loss first
+        return _panels(self.history)
 
     def record(self, index: int, epoch: int, logs: Mapping[str, Any] | None) -> None:
         """Run ``index`` finished epoch ``epoch`` with ``logs``; redraw if the budget allows.
@@ -179,12 +178,17 @@ class ComparisonView:
     def _render(self, snapshot: tuple[list[dict[str, list[float]]], int]) -> tuple[bytes, int]:
         """Draw ``snapshot`` (the history and its version); on the worker thread, or at the end."""
         history, version = snapshot
-        names = list(dict.fromkeys(n.removeprefix("val_") for run in history for n in run))
-        panels = sorted(names, key=lambda name: name != "loss") or ["loss"]
+        panels = _panels(history) or ["loss"]
         if self._figure is None or self._figure.panels != panels:
             self._figure = _take_figure(panels, self.labels, max(self.epochs, 1))
         png: bytes = self._figure.render(history)
         return png, version
+
+
+def _panels(history: list[dict[str, list[float]]]) -> list[str]:
+    """The metrics of ``history`` (``val_`` values join their metric), the loss first."""
+    names = list(dict.fromkeys(n.removeprefix("val_") for run in history for n in run))
+    return sorted(names, key=lambda name: name != "loss")
 
 
 _SPARE: dict[tuple[Any, ...], _Figure] = {}
